@@ -1,0 +1,162 @@
+"""The Coperniq REST API client shared by source-coperniq and destination-coperniq.
+
+One method per API operation (named after the reference's operationId), one private
+``_request`` for auth, retries, request counting and error classification. Retries, backoff and
+the retry budget come from the CDK's ``HttpClient``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+from connector_core.backoff import RetryAfterBackoff
+from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler
+
+DEFAULT_BASE_URL = "https://api.coperniq.io/v1"
+MAX_PAGE_SIZE = 100  # the documented maximum of every list endpoint
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def validate_base_url(url: str) -> str:
+    """The API root, without a trailing slash; plain http only for a local sandbox."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"`base_url` must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}.")
+    if parsed.scheme == "http" and parsed.hostname not in LOCAL_HOSTS:
+        raise ValueError("`base_url` must use https; plain http is only allowed for localhost / 127.0.0.1.")
+    return url.rstrip("/")
+
+
+class ApiKeyAuth(requests.auth.AuthBase):
+    """Coperniq authenticates every call with the ``x-api-key`` header."""
+
+    def __init__(self, api_key: str):
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["x-api-key"] = self._api_key
+        return request
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    has_more: bool
+
+
+class CoperniqClient:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        logger: logging.Logger | None = None,
+        max_retries: int = 5,
+        backoff: RetryAfterBackoff | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+    ):
+        self.base_url = validate_base_url(base_url)
+        self.logger = logger or logging.getLogger("airbyte.coperniq")
+        self.request_count = 0  # every HTTP attempt, retries included: the daily quota counts them all
+        self.rate_limit_remaining: int | None = None
+        session = requests.Session()
+        session.headers["Accept"] = "application/json"
+        session.hooks["response"].append(self._observe)
+        self._http = HttpClient(
+            name="coperniq",
+            logger=self.logger,
+            session=session,
+            authenticator=ApiKeyAuth(api_key),
+            error_handler=CoperniqErrorHandler(max_retries=max_retries),
+            backoff_strategy=backoff or RetryAfterBackoff(),
+            request_timeout=timeout,
+        )
+
+    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.request_count += 1
+        remaining = response.headers.get(RATE_LIMIT_REMAINING)
+        if remaining is not None and remaining.isdigit():
+            self.rate_limit_remaining = int(remaining)
+
+    def _request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                 json: Mapping[str, Any] | None = None) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        _, response = self._http.send_request(method, f"{self.base_url}{path}", request_kwargs={},
+                                              params=clean, json=json)
+        if response.status_code >= 400:
+            raise CoperniqError.from_response(response)
+        if not response.content:
+            return None
+        return response.json()
+
+    # -- lists ---------------------------------------------------------------------------------
+
+    def list_page(
+        self,
+        resource: str,
+        page: int,
+        page_size: int = MAX_PAGE_SIZE,
+        updated_after: str | None = None,
+        updated_before: str | None = None,
+        order_by: str = "asc",
+        **filters: Any,
+    ) -> Page:
+        """One page of ``/projects``, ``/contacts`` or ``/invoices``.
+
+        ``/projects`` and ``/contacts`` answer a bare array (a short page is the last one);
+        ``/invoices`` answers ``{items, page, page_size, has_more}``.
+        """
+        body = self._request("GET", f"/{resource}", params={
+            "page": page, "page_size": page_size, "updated_after": updated_after,
+            "updated_before": updated_before, "order_by": order_by, **filters,
+        })
+        if isinstance(body, dict):
+            items = list(body.get("items") or [])
+            return Page(items, bool(body.get("has_more")))
+        items = list(body or [])
+        return Page(items, len(items) >= page_size)
+
+    def list_catalog_items(self, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> list[dict[str, Any]]:
+        body = self._request("GET", "/catalog-items", params={"page": page, "page_size": page_size})
+        return list(body.get("items", []) if isinstance(body, dict) else body or [])
+
+    # -- projects ------------------------------------------------------------------------------
+
+    def get_project(self, project_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/projects/{project_id}")
+
+    def create_project(self, body: Mapping[str, Any], match_by: str | None = None,
+                       match_found_strategy: str | None = None) -> dict[str, Any]:
+        return self._request("POST", "/projects", json=body,
+                             params={"match_by": match_by, "match_found_strategy": match_found_strategy})
+
+    def update_project(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", f"/projects/{project_id}", json=body)
+
+    # -- contacts ------------------------------------------------------------------------------
+
+    def get_contact(self, contact_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/contacts/{contact_id}")
+
+    def create_contact(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/contacts", json=body)
+
+    def update_contact(self, contact_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", f"/contacts/{contact_id}", json=body)
+
+    # -- invoices ------------------------------------------------------------------------------
+
+    def get_invoice(self, invoice_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/invoices/{invoice_id}")
+
+    def create_invoice(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/invoices", json=body)
+
+    def update_invoice(self, invoice_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", f"/invoices/{invoice_id}", json=body)

@@ -1,0 +1,92 @@
+"""Coperniq errors, classified once: HTTP status to retry decision here, to Airbyte failure type at the edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler, ErrorResolution, ResponseAction
+
+# The reference states 5,000 requests a day per key in prose but names no headers; these are the
+# names the sandbox sends and the client reads (see sandboxes/coperniq/README.md).
+RATE_LIMIT_REMAINING = "X-RateLimit-Remaining"
+RATE_LIMIT_LIMIT = "X-RateLimit-Limit"
+RATE_LIMIT_RESET = "X-RateLimit-Reset"
+
+
+class CoperniqError(Exception):
+    """An answer of the Coperniq API that the caller has to deal with (4xx other than auth/quota)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, field: str | None = None):
+        self.status = status
+        self.code = code
+        self.field = field
+        detail = f" (field {field})" if field else ""
+        super().__init__(f"Coperniq answered {status} {code or ''}: {message}{detail}".replace("  ", " "))
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> CoperniqError:
+        body: Any
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text[:500]}
+        if not isinstance(body, dict):
+            body = {"message": str(body)[:500]}
+        kind = CoperniqNotFound if response.status_code == 404 else cls
+        return kind(response.status_code, str(body.get("message") or response.reason), body.get("code"),
+                    body.get("field"))
+
+
+class CoperniqNotFound(CoperniqError):
+    """404: the record does not exist (deleted, or an id from another company)."""
+
+
+class CoperniqErrorHandler(ErrorHandler):
+    """Which answers are retried, which stop the sync, and which go back to the caller.
+
+    - 401/403: the key is wrong or lacks access; retrying cannot help (config_error).
+    - 429: rate limited; retried with backoff (Retry-After honoured). When the daily quota is
+      spent (remaining 0) a retry within the sync cannot succeed, so it fails cleanly.
+    - 5xx and network errors: transient; retried with backoff.
+    - other 4xx: returned to the caller, which raises a typed :class:`CoperniqError` so a
+      destination can report the one record and go on.
+    """
+
+    def __init__(self, max_retries: int = 5, max_time: int = 600):
+        self._max_retries = max_retries
+        self._max_time = max_time
+
+    @property
+    def max_retries(self) -> int | None:
+        return self._max_retries
+
+    @property
+    def max_time(self) -> int | None:
+        return self._max_time
+
+    def interpret_response(self, response_or_exception: requests.Response | Exception | None = None) -> ErrorResolution:
+        if isinstance(response_or_exception, Exception) or response_or_exception is None:
+            return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
+                                   f"Coperniq could not be reached: {response_or_exception}")
+        response = response_or_exception
+        status = response.status_code
+        if status < 400:
+            return ErrorResolution(ResponseAction.SUCCESS)
+        if status in (401, 403):
+            return ErrorResolution(ResponseAction.FAIL, FailureType.config_error,
+                                   f"Coperniq rejected the API key ({status}). Check `api_key`: create one in "
+                                   "Coperniq under Company settings > API keys.")
+        if status == 429:
+            if response.headers.get(RATE_LIMIT_REMAINING) == "0":
+                reset = response.headers.get(RATE_LIMIT_RESET, "unknown")
+                return ErrorResolution(ResponseAction.FAIL, FailureType.transient_error,
+                                       f"Coperniq's daily request quota for this API key is used up "
+                                       f"(resets in {reset} s). The next sync resumes from the last state.")
+            return ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.transient_error,
+                                   "Coperniq rate limit reached; backing off.")
+        if status >= 500:
+            return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
+                                   f"Coperniq server error {status}; retrying.")
+        return ErrorResolution(ResponseAction.IGNORE)

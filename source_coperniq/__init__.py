@@ -1,0 +1,3 @@
+from source_coperniq.source import SourceCoperniq
+
+__all__ = ["SourceCoperniq"]

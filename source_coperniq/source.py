@@ -1,0 +1,56 @@
+"""source-coperniq: Coperniq projects, contacts and invoices, full refresh or incremental."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from airbyte_cdk.sources import AbstractSource
+from airbyte_cdk.sources.streams import Stream
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connector_core.config import config_error, parse_start_date
+from coperniq.client import DEFAULT_BASE_URL, CoperniqClient
+from coperniq.errors import CoperniqError
+from source_coperniq.streams import CoperniqStream
+
+# Stream name -> extra list parameters. Archived projects are included so that archiving a
+# project reaches the destination as an update (`isActive: false`) instead of silently vanishing.
+STREAMS: dict[str, dict[str, Any]] = {
+    "projects": {"include_archived": "true"},
+    "contacts": {},
+    "invoices": {},
+}
+
+
+def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None) -> CoperniqClient:
+    api_key = str(config.get("api_key") or "").strip()
+    if not api_key:
+        raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
+    try:
+        return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger)
+    except ValueError as error:
+        raise config_error(str(error)) from error
+
+
+class SourceCoperniq(AbstractSource):
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
+        try:
+            parse_start_date(config.get("start_date"))
+            client = build_client(config, logger)
+            client.list_page("projects", page=1, page_size=1)
+        except AirbyteTracedException as error:
+            return False, error.message
+        except CoperniqError as error:
+            return False, str(error)
+        except requests.RequestException as error:
+            return False, f"Coperniq could not be reached at {config.get('base_url') or DEFAULT_BASE_URL}: {error}"
+        return True, None
+
+    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+        client = build_client(config)
+        start_date = parse_start_date(config.get("start_date"))
+        return [CoperniqStream(name, client, start_date=start_date, extra_params=params)
+                for name, params in STREAMS.items()]
