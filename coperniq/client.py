@@ -11,27 +11,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
+from connector_core.http import RequestCounter, validate_base_url
 from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler
 
 DEFAULT_BASE_URL = "https://api.coperniq.io/v1"
 MAX_PAGE_SIZE = 100  # the documented maximum of every list endpoint
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-def validate_base_url(url: str) -> str:
-    """The API root, without a trailing slash; plain http only for a local sandbox."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"`base_url` must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}.")
-    if parsed.scheme == "http" and parsed.hostname not in LOCAL_HOSTS:
-        raise ValueError("`base_url` must use https; plain http is only allowed for localhost / 127.0.0.1.")
-    return url.rstrip("/")
 
 
 class ApiKeyAuth(requests.auth.AuthBase):
@@ -61,13 +50,13 @@ class CoperniqClient:
         backoff: RetryAfterBackoff | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
     ):
-        self.base_url = validate_base_url(base_url)
+        self.base_url = validate_base_url(base_url, "base_url", DEFAULT_BASE_URL)
         self.logger = logger or logging.getLogger("airbyte.coperniq")
-        self.request_count = 0  # every HTTP attempt, retries included: the daily quota counts them all
+        self.requests = RequestCounter()  # every attempt, retries included: the daily quota counts them all
         self.rate_limit_remaining: int | None = None
-        session = requests.Session()
+        session = self.requests.attach(requests.Session())
         session.headers["Accept"] = "application/json"
-        session.hooks["response"].append(self._observe)
+        session.hooks["response"].append(self._observe_quota)
         self._http = HttpClient(
             name="coperniq",
             logger=self.logger,
@@ -78,8 +67,7 @@ class CoperniqClient:
             request_timeout=timeout,
         )
 
-    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.request_count += 1
+    def _observe_quota(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         remaining = response.headers.get(RATE_LIMIT_REMAINING)
         if remaining is not None and remaining.isdigit():
             self.rate_limit_remaining = int(remaining)

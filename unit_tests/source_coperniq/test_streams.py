@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pendulum
-import requests
 import pytest
+import requests
 import requests_mock as rm
 from airbyte_cdk.models import (
     AirbyteStateBlob,

@@ -1,0 +1,148 @@
+"""The QuickBooks Online Accounting API client shared by source-quickbooks and destination-quickbooks.
+
+One method per API operation, one private ``_request`` that adds ``minorversion``, paces calls
+inside Intuit's per-company limits, counts them, and turns faults into :class:`QuickBooksFault`.
+Retries, backoff and token refresh come from the CDK's ``HttpClient`` and authenticator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import requests
+from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+from connector_core.backoff import RetryAfterBackoff
+from connector_core.http import RequestCounter, validate_base_url
+from connector_core.throttle import SlidingWindow, Throttle
+from qbo.auth import build_authenticator
+from qbo.errors import QuickBooksErrorHandler, QuickBooksFault, fault_from_response, parse_fault
+from qbo.query import select
+
+PRODUCTION_URL = "https://quickbooks.api.intuit.com"
+SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
+MINOR_VERSION = "75"  # Intuit stopped honouring versions below 75 in 2025
+MAX_QUERY_RESULTS = 1000
+MAX_BATCH_ITEMS = 30
+
+
+def default_throttle(scale: float = 1.0) -> Throttle:
+    """Intuit's per-company limits: 10 requests a second, 500 a minute, 40 batch calls a minute."""
+    return Throttle({
+        "all": [SlidingWindow(10, 1.0 * scale), SlidingWindow(500, 60.0 * scale)],
+        "batch": [SlidingWindow(40, 60.0 * scale)],
+    })
+
+
+def api_root(config: Mapping[str, Any]) -> str:
+    if config.get("base_url"):
+        return validate_base_url(config["base_url"], "base_url", PRODUCTION_URL)
+    return SANDBOX_URL if config.get("sandbox") else PRODUCTION_URL
+
+
+class QuickBooksClient:
+    def __init__(
+        self,
+        config: MutableMapping[str, Any],
+        logger: logging.Logger | None = None,
+        throttle: Throttle | None = None,
+        max_retries: int = 6,
+        timeout: tuple[float, float] = (10.0, 120.0),
+    ):
+        """``config`` is the connector's config, rewritten in place when the refresh token rotates."""
+        for key in ("client_id", "client_secret", "refresh_token", "realm_id"):
+            if not str(config.get(key) or "").strip():
+                raise ValueError(f"`{key}` is required.")
+        if config.get("token_url"):
+            validate_base_url(config["token_url"], "token_url", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
+        self.config = config
+        self.realm_id = str(config["realm_id"]).strip()
+        self.company_url = f"{api_root(config)}/v3/company/{self.realm_id}"
+        self.logger = logger or logging.getLogger("airbyte.quickbooks")
+        self.throttle = throttle or default_throttle()
+        self.requests = RequestCounter()
+        session = self.requests.attach(requests.Session())
+        session.headers["Accept"] = "application/json"
+        self.authenticator = build_authenticator(config)
+        self._http = HttpClient(
+            name="quickbooks",
+            logger=self.logger,
+            session=session,
+            authenticator=self.authenticator,
+            error_handler=QuickBooksErrorHandler(max_retries=max_retries),
+            backoff_strategy=RetryAfterBackoff(),
+            request_timeout=timeout,
+        )
+
+    def _request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                 json: Any = None, data: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
+        self.throttle.acquire("all", *(("batch",) if path == "/batch" else ()))
+        query = {"minorversion": MINOR_VERSION, **{k: v for k, v in (params or {}).items() if v is not None}}
+        _, response = self._http.send_request(method, f"{self.company_url}{path}", request_kwargs={},
+                                              params=query, json=json, data=data, headers=headers)
+        if response.status_code >= 400:
+            raise fault_from_response(response)
+        body = response.json()
+        fault = parse_fault(body, response.status_code)
+        if fault is not None:  # QuickBooks can answer 200 with a Fault body
+            raise fault
+        return body
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def query(self, statement: str) -> dict[str, Any]:
+        """``QueryResponse`` of one statement. Sent as POST so long ``IN`` lists never hit URL limits."""
+        body = self._request("POST", "/query", data=statement, headers={"Content-Type": "application/text"})
+        return body.get("QueryResponse") or {}
+
+    def query_entities(self, entity: str, where: Sequence[str] = (), order_by: str | None = None,
+                       page_size: int = MAX_QUERY_RESULTS) -> Iterator[list[dict[str, Any]]]:
+        """Pages of ``entity`` rows via STARTPOSITION / MAXRESULTS; a short page is the last."""
+        start = 1
+        while True:
+            rows = self.query(select(entity, where, order_by, start, page_size)).get(entity, [])
+            yield rows
+            if len(rows) < page_size:
+                return
+            start += page_size
+
+    def count(self, entity: str, where: Sequence[str] = ()) -> int:
+        return int(self.query(select(entity, where, count=True)).get("totalCount", 0))
+
+    def read(self, entity: str, entity_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/{entity.lower()}/{entity_id}")[entity]
+
+    def company_info(self) -> dict[str, Any]:
+        return self._request("GET", f"/companyinfo/{self.realm_id}")["CompanyInfo"]
+
+    def cdc(self, entities: Sequence[str], changed_since: str) -> dict[str, list[dict[str, Any]]]:
+        """Changed (and deleted) objects per entity since ``changed_since`` (at most 30 days back)."""
+        body = self._request("GET", "/cdc", params={"entities": ",".join(entities), "changedSince": changed_since})
+        changed: dict[str, list[dict[str, Any]]] = {e: [] for e in entities}
+        for block in body.get("CDCResponse", []):
+            for response in block.get("QueryResponse", []):
+                for entity in entities:
+                    changed[entity].extend(response.get(entity, []))
+        return changed
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create(self, entity: str, obj: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
+        return self._request("POST", f"/{entity.lower()}", json=obj, params={"requestid": request_id})[entity]
+
+    def update(self, entity: str, obj: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
+        return self._request("POST", f"/{entity.lower()}", json=obj, params={"requestid": request_id})[entity]
+
+    def batch(self, items: Sequence[Mapping[str, Any]], request_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """Run up to 30 operations in one call; answers by ``bId``. Items succeed or fail independently."""
+        if len(items) > MAX_BATCH_ITEMS:
+            raise ValueError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
+        body = self._request("POST", "/batch", json={"BatchItemRequest": list(items)}, params={"requestid": request_id})
+        return {str(item.get("bId")): item for item in body.get("BatchItemResponse", [])}
+
+
+def batch_item_fault(item: Mapping[str, Any]) -> QuickBooksFault | None:
+    """The fault of one ``BatchItemResponse``, if it failed."""
+    return parse_fault({"Fault": item["Fault"]}) if item.get("Fault") else None

@@ -1,0 +1,140 @@
+"""QuickBooks faults, parsed once (JSON, the lower-case gateway shape, or XML) and classified once."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler, ErrorResolution, ResponseAction
+
+# Fault codes the connectors act on (Intuit's "Error codes" page).
+STALE_OBJECT = "5010"
+DUPLICATE_NAME = "6240"
+DUPLICATE_DOC_NUMBER = "6140"
+OBJECT_NOT_FOUND = "610"
+AUTHENTICATION_FAILED = "3200"
+THROTTLE_EXCEEDED = "3001"
+
+
+@dataclass(frozen=True)
+class FaultError:
+    code: str
+    message: str
+    detail: str = ""
+    element: str = ""
+
+    def __str__(self) -> str:
+        extra = f": {self.detail}" if self.detail and self.detail != self.message else ""
+        return f"{self.message} (fault {self.code}){extra}"
+
+
+class QuickBooksFault(Exception):
+    """A request or batch item QuickBooks refused; ``errors`` carries every error it listed."""
+
+    def __init__(self, fault_type: str, errors: list[FaultError], status: int | None = None):
+        self.fault_type = fault_type
+        self.errors = errors or [FaultError("", "unknown QuickBooks fault")]
+        self.status = status
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+    @property
+    def code(self) -> str:
+        return self.errors[0].code
+
+    def has_code(self, code: str) -> bool:
+        return any(e.code == code for e in self.errors)
+
+
+def parse_fault(body: object, status: int | None = None) -> QuickBooksFault | None:
+    """A fault from a decoded JSON body: ``{"Fault": {...}}`` or the gateway's ``{"fault": {"error": [...]}}``."""
+    if not isinstance(body, dict):
+        return None
+    fault = body.get("Fault") or body.get("fault")
+    if not isinstance(fault, dict):
+        return None
+    raw = fault.get("Error") or fault.get("error") or []
+    errors = [FaultError(str(e.get("code", "")), str(e.get("Message") or e.get("message") or ""),
+                         str(e.get("Detail") or e.get("detail") or ""), str(e.get("element") or ""))
+              for e in raw if isinstance(e, dict)]
+    return QuickBooksFault(str(fault.get("type") or ""), errors, status)
+
+
+def parse_fault_xml(text: str, status: int | None = None) -> QuickBooksFault | None:
+    """QuickBooks answers faults in XML now and then, even to JSON requests (throttling does)."""
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return None
+    fault = next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Fault"), None)
+    if fault is None:
+        return None
+    errors = []
+    for error in (el for el in fault.iter() if el.tag.rsplit("}", 1)[-1] == "Error"):
+        fields = {child.tag.rsplit("}", 1)[-1]: (child.text or "") for child in error}
+        errors.append(FaultError(error.get("code", ""), fields.get("Message", ""), fields.get("Detail", ""),
+                                 error.get("element", "")))
+    return QuickBooksFault(fault.get("type", ""), errors, status)
+
+
+def fault_from_response(response: requests.Response) -> QuickBooksFault:
+    text = response.text or ""
+    fault = None
+    if text.lstrip().startswith("<"):
+        fault = parse_fault_xml(text, response.status_code)
+    else:
+        try:
+            fault = parse_fault(json.loads(text), response.status_code)
+        except ValueError:
+            fault = None
+    return fault or QuickBooksFault("HttpError", [FaultError(str(response.status_code), text[:300] or response.reason)],
+                                    response.status_code)
+
+
+class QuickBooksErrorHandler(ErrorHandler):
+    """What each QuickBooks answer means for the request that got it.
+
+    - 401: the access token expired or was revoked; refresh once and retry (the CDK's
+      REFRESH_TOKEN_THEN_RETRY fails with a config error if the fresh token is refused too).
+    - 403: the app lacks access to this company; config error.
+    - 429 (ThrottleExceeded, often XML): back off; Intuit suggests waiting, Retry-After is not promised.
+    - 5xx and network errors: transient, retried; creates carry a requestid so a retry cannot duplicate.
+    - 400 and other 4xx: a validation fault for this one object; returned to the caller, which
+      reports the record and goes on.
+    """
+
+    def __init__(self, max_retries: int = 6, max_time: int = 900):
+        self._max_retries = max_retries
+        self._max_time = max_time
+
+    @property
+    def max_retries(self) -> int | None:
+        return self._max_retries
+
+    @property
+    def max_time(self) -> int | None:
+        return self._max_time
+
+    def interpret_response(self, response_or_exception: requests.Response | Exception | None = None) -> ErrorResolution:
+        if not isinstance(response_or_exception, requests.Response):
+            return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
+                                   f"QuickBooks could not be reached: {response_or_exception}")
+        status = response_or_exception.status_code
+        if status < 400:
+            return ErrorResolution(ResponseAction.SUCCESS)
+        if status == 401:
+            return ErrorResolution(ResponseAction.REFRESH_TOKEN_THEN_RETRY, FailureType.config_error,
+                                   "QuickBooks refused the access token; refreshing it.")
+        if status == 403:
+            return ErrorResolution(ResponseAction.FAIL, FailureType.config_error,
+                                   "QuickBooks denied access (403): the app is not authorized for this company "
+                                   "(`realm_id`) or lacks the accounting scope. Reconnect the app.")
+        if status == 429:
+            return ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.transient_error,
+                                   "QuickBooks throttled the request (429); backing off.")
+        if status >= 500:
+            return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
+                                   f"QuickBooks server error {status}; retrying.")
+        return ErrorResolution(ResponseAction.IGNORE)
