@@ -25,12 +25,13 @@ STREAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None) -> CoperniqClient:
+def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None, max_retries: int = 5) -> CoperniqClient:
     api_key = str(config.get("api_key") or "").strip()
     if not api_key:
         raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
     try:
-        return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger)
+        return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger,
+                              max_retries=max_retries)
     except ValueError as error:
         raise config_error(str(error)) from error
 
@@ -39,7 +40,7 @@ class SourceCoperniq(AbstractSource):
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))
-            client = build_client(config, logger)
+            client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes
             client.list_page("projects", page=1, page_size=1)
         except AirbyteTracedException as error:
             return False, error.message

@@ -1,0 +1,97 @@
+"""The destination loop both destinations share: buffer records, write in bulk, then acknowledge state.
+
+A STATE message means "every record before me is durably written". So STATE messages are held
+while records are buffered and passed on only after the flush that commits those records.
+Buffering across STATE messages (instead of flushing at each one) is what lets writes fill
+30-item QuickBooks batches; the platform simply resumes from the last acknowledged state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
+
+DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
+
+
+@dataclass
+class RecordIssue:
+    stream: str
+    record_id: Any
+    reason: str
+
+
+@dataclass
+class WriteReport:
+    """What a write did, by stream and action (created / updated / unchanged / skipped / would_*)."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    issues: list[RecordIssue] = field(default_factory=list)
+
+    def count(self, stream: str, action: str, n: int = 1) -> None:
+        self.counts[(stream, action)] += n
+
+    def skip(self, stream: str, record_id: Any, reason: str) -> None:
+        self.counts[(stream, "skipped")] += 1
+        self.issues.append(RecordIssue(stream, record_id, reason))
+
+    def total(self, action: str) -> int:
+        return sum(n for (_, a), n in self.counts.items() if a == action)
+
+    def summary(self) -> str:
+        streams = sorted({s for s, _ in self.counts})
+        parts = []
+        for stream in streams:
+            actions = ", ".join(f"{a} {n}" for (s, a), n in sorted(self.counts.items()) if s == stream)
+            parts.append(f"{stream}: {actions}")
+        return "; ".join(parts) or "nothing to write"
+
+
+class BufferedWriter(Protocol):
+    report: WriteReport
+
+    def add(self, stream: str, record: Mapping[str, Any]) -> None: ...
+
+    def buffered(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+def log_message(message: str, level: Level = Level.INFO) -> AirbyteMessage:
+    return AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=level, message=message))
+
+
+def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], logger: logging.Logger,
+              buffer_size: int = DEFAULT_BUFFER_SIZE) -> Iterator[AirbyteMessage]:
+    """Feed records to ``writer``; yield each STATE only once the records before it are committed."""
+    held_states: list[AirbyteMessage] = []
+    reported = 0
+
+    def flush() -> Iterator[AirbyteMessage]:
+        nonlocal held_states, reported
+        if writer.buffered():
+            writer.flush()
+        for issue in writer.report.issues[reported:]:
+            yield log_message(f"Skipped {issue.stream} record {issue.record_id}: {issue.reason}", Level.WARN)
+        reported = len(writer.report.issues)
+        yield from held_states
+        held_states = []
+
+    for message in input_messages:
+        if message.type == Type.RECORD and message.record is not None:
+            writer.add(message.record.stream, message.record.data)
+            if writer.buffered() >= buffer_size:
+                yield from flush()
+        elif message.type == Type.STATE:
+            held_states.append(message)
+            if not writer.buffered():
+                yield from flush()
+    yield from flush()
+    summary = writer.report.summary()
+    logger.info(summary)
+    yield log_message(f"Write summary: {summary}")

@@ -1,0 +1,3 @@
+from destination_quickbooks.destination import DestinationQuickbooks
+
+__all__ = ["DestinationQuickbooks"]

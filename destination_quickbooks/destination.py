@@ -1,0 +1,56 @@
+"""destination-quickbooks: Coperniq projects, contacts and invoices into QuickBooks Customers and Invoices."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+from airbyte_cdk.destinations import Destination
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connector_core.config import config_error
+from connector_core.destination import run_write
+from destination_quickbooks.writer import QuickBooksWriter
+from qbo.client import QuickBooksClient
+from qbo.errors import QuickBooksFault
+
+
+def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None) -> QuickBooksClient:
+    """The shared client over a mutable copy of ``config`` (the authenticator rewrites rotated tokens in it)."""
+    try:
+        return QuickBooksClient(dict(config), logger=logger)
+    except (ValueError, KeyError) as error:
+        raise config_error(str(error)) from error
+
+
+def explain(error: Exception) -> str:
+    """Plain words for what went wrong while talking to QuickBooks."""
+    if isinstance(error, AirbyteTracedException):
+        return error.message or str(error)
+    if isinstance(error, QuickBooksFault):
+        return f"QuickBooks answered with a fault: {error}"
+    if isinstance(error, requests.RequestException):
+        return f"QuickBooks could not be reached: {error}"
+    return str(error)
+
+
+class DestinationQuickbooks(Destination):
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            client = build_client(config, logger)
+            company = client.company_info()
+        except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=explain(error))
+        logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}).")
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+
+    def write(self, config: Mapping[str, Any], configured_catalog: ConfiguredAirbyteCatalog,
+              input_messages: Iterable[AirbyteMessage]) -> Iterable[AirbyteMessage]:
+        """Upsert every record; a STATE message is passed on only after every record before it is
+        committed in QuickBooks (see connector_core.destination)."""
+        logger = logging.getLogger("airbyte.destination_quickbooks")
+        writer = QuickBooksWriter(build_client(config, logger), config, logger)
+        yield from run_write(writer, input_messages, logger)

@@ -1,0 +1,401 @@
+"""Upserts Coperniq projects, contacts and invoices into QuickBooks Customers and Invoices.
+
+One flush, in order:
+1. look up what QuickBooks already holds: every customer once per run (the link to a project
+   lives in the customer's Notes, which queries cannot filter), and the invoices of this flush
+   by number and by customer (two queries per 100 invoices, never one per record);
+2. compute each customer's and invoice's desired fields with the pure mapping functions, and
+   keep only the ones that differ from QuickBooks (unchanged records cost no write);
+3. send creates and sparse updates through ``/batch``, 30 at a time, each batch with a
+   ``requestid`` derived from its content so a retried call never writes twice;
+4. resolve per-item faults: a stale SyncToken re-reads the object and retries with the fresh
+   token; a duplicate DisplayName retries under the collision-free name; anything else is
+   reported with the record's id (or stops the sync with ``on_record_error: fail``).
+
+Records arrive interleaved, in any order, and incrementally: a contact or invoice may come
+without its project. Whatever arrives, the customer is keyed by project id, and created from
+the project title the contact (``projects[].title``) or the invoice (``record.title``) carries
+when the project itself is not in the sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connector_core.destination import WriteReport
+from mapping.coperniq_to_qbo import customer_changes, customer_fields, invoice_changes, invoice_fields, primary_contact
+from mapping.links import (
+    clean_display_name,
+    customer_notes_with_link,
+    invoice_id_from_note,
+    project_id_from_notes,
+    qbo_invoice_id_from_description,
+    suffixed_display_name,
+    title_from_display_name,
+)
+from qbo.client import MAX_BATCH_ITEMS, QuickBooksClient, batch_item_fault
+from qbo.errors import DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
+from qbo.query import in_list, quote
+
+LOOKUP_CHUNK = 100
+STREAMS = ("projects", "contacts", "invoices")
+
+
+@dataclass
+class CustomerIndex:
+    """Every QuickBooks customer (inactive included), by linked project and by name."""
+
+    by_project: dict[int, dict[str, Any]] = field(default_factory=dict)
+    by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, customer: dict[str, Any]) -> None:
+        project_id = project_id_from_notes(customer.get("Notes"))
+        if project_id is not None:
+            self.by_project[project_id] = customer
+        name = str(customer.get("DisplayName") or "").casefold()
+        if name:
+            self.by_name[name] = customer
+
+    def holder_of(self, name: str) -> dict[str, Any] | None:
+        return self.by_name.get(name.casefold())
+
+
+@dataclass
+class ProjectFacts:
+    """What the run remembers of a project after its records are flushed (small, for later invoices)."""
+
+    stage: str | None = None
+
+
+@dataclass
+class Operation:
+    """One batch item and what to do with its answer."""
+
+    entity: str
+    operation: str  # create | update
+    body: dict[str, Any]
+    stream: str
+    record_id: Any
+    key: int  # project id for customers, Coperniq invoice id for invoices
+
+
+def project_stage(project: Mapping[str, Any]) -> str | None:
+    """Workflows 1.0 projects carry ``stage``; 2.0 projects carry ``phase`` instead."""
+    for key in ("stage", "phase"):
+        value = project.get(key)
+        if isinstance(value, Mapping) and value.get("name"):
+            return str(value["name"])
+    return None
+
+
+def _request_id(items: Sequence[Mapping[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:36]
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+class QuickBooksWriter:
+    def __init__(self, client: QuickBooksClient, config: Mapping[str, Any], logger: logging.Logger):
+        self.client = client
+        self.logger = logger
+        self.currency = str(config.get("currency") or "USD")
+        self.stages = {s.strip().casefold() for s in config.get("invoice_stages") or [] if str(s).strip()}
+        self.item_name = str(config.get("item_name") or "Services")
+        self.description_target = str(config.get("invoice_description_target") or "CustomerMemo")
+        self.dry_run = bool(config.get("dry_run"))
+        self.fail_fast = config.get("on_record_error") == "fail"
+        self.report = WriteReport()
+        self._projects: dict[int, dict[str, Any]] = {}
+        self._contacts: dict[int, dict[str, Any]] = {}
+        self._invoices: dict[int, dict[str, Any]] = {}
+        self._facts: dict[int, ProjectFacts] = {}
+        self._index: CustomerIndex | None = None
+        self._item_ref: dict[str, str] | None = None
+
+    # -- buffering -----------------------------------------------------------------------------
+
+    def buffered(self) -> int:
+        return len(self._projects) + len(self._contacts) + len(self._invoices)
+
+    def add(self, stream: str, record: Mapping[str, Any]) -> None:
+        if stream not in STREAMS:
+            self.report.skip(stream, record.get("id"), f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+            return
+        record_id = record.get("id")
+        if not isinstance(record_id, int) or isinstance(record_id, bool):
+            self.report.skip(stream, record_id, "record has no integer `id`")
+            return
+        # A later version of the same record replaces the earlier one (at-least-once delivery).
+        {"projects": self._projects, "contacts": self._contacts, "invoices": self._invoices}[stream][record_id] = \
+            dict(record)
+
+    # -- flush ---------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        projects, contacts, invoices = self._projects, self._contacts, self._invoices
+        self._projects, self._contacts, self._invoices = {}, {}, {}
+        index = self._customer_index()
+        for project in projects.values():
+            self._facts[project["id"]] = ProjectFacts(stage=project_stage(project))
+
+        contacts_by_project: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        titles: dict[int, str] = {}
+        for contact in contacts.values():
+            for link in contact.get("projects") or []:
+                if isinstance(link, Mapping) and isinstance(link.get("id"), int):
+                    contacts_by_project[link["id"]].append(contact)
+                    titles.setdefault(link["id"], str(link.get("title") or ""))
+        wanted_invoices = self._invoices_to_write(invoices, projects, index)
+        for invoice in wanted_invoices:
+            record = invoice.get("record") or {}
+            titles.setdefault(record["id"], str(record.get("title") or ""))
+
+        project_ids = sorted(set(projects) | set(contacts_by_project) | {i["record"]["id"] for i in wanted_invoices})
+        operations = []
+        for project_id in project_ids:
+            operation = self._customer_operation(project_id, projects.get(project_id),
+                                                 contacts_by_project.get(project_id, []), titles.get(project_id),
+                                                 index)
+            if operation is not None:
+                operations.append(operation)
+        for contact in contacts.values():
+            if not any(isinstance(link, Mapping) and isinstance(link.get("id"), int)
+                       for link in contact.get("projects") or []):
+                self.report.skip("contacts", contact["id"], "contact is linked to no project, so to no customer")
+        self._execute(operations, index)
+        if wanted_invoices:
+            self._write_invoices(wanted_invoices, projects, index)
+
+    # -- customers -----------------------------------------------------------------------------
+
+    def _customer_index(self) -> CustomerIndex:
+        if self._index is None:
+            self._index = CustomerIndex()
+            for page in self.client.query_entities("Customer", ["Active IN (true, false)"], order_by="Id"):
+                for customer in page:
+                    self._index.add(customer)
+            self.logger.info(f"Indexed {len(self._index.by_name)} QuickBooks customers "
+                             f"({len(self._index.by_project)} linked to Coperniq projects).")
+        return self._index
+
+    def _display_name(self, title: str | None, project_id: int, index: CustomerIndex,
+                      current: dict[str, Any] | None) -> str:
+        """The title, unless another customer holds it; then "Title (Coperniq #ID)". Deterministic."""
+        name = clean_display_name(title, project_id)
+        holder = index.holder_of(name)
+        if holder is None or (current is not None and holder.get("Id") == current.get("Id")):
+            return name
+        return suffixed_display_name(name, project_id)
+
+    def _customer_operation(self, project_id: int, project: dict[str, Any] | None, contacts: list[dict[str, Any]],
+                            title_hint: str | None, index: CustomerIndex) -> Operation | None:
+        current = index.by_project.get(project_id)
+        contact = primary_contact(project, contacts) if project is not None else self._contact_for(current, contacts)
+        source_project = project
+        if source_project is None and current is None:
+            if not title_hint:
+                self.report.skip("contacts", contacts[0]["id"] if contacts else project_id,
+                                 f"project {project_id} has no customer yet and no title to create one with")
+                return None
+            source_project = {"id": project_id, "title": title_hint}
+        desired = customer_fields(source_project, contact, self.currency)
+        stream, record_id = ("projects", project_id) if project is not None else \
+            ("contacts", contact["id"]) if contact is not None else ("projects", project_id)
+        if "DisplayName" in desired:
+            desired["DisplayName"] = self._display_name(source_project.get("title") if source_project else None,
+                                                        project_id, index, current)
+        if current is None:
+            adoptable = index.holder_of(desired.get("DisplayName", ""))
+            if adoptable is not None and project_id_from_notes(adoptable.get("Notes")) is None:
+                # A customer the bookkeeper made before the sync existed: link it instead of duplicating.
+                current = adoptable
+        if current is None:
+            body = {**desired, "Notes": customer_notes_with_link(None, project_id)}
+            return Operation("Customer", "create", body, stream, record_id, project_id)
+        desired.pop("CurrencyRef", None)  # settable only on create
+        changes = customer_changes(current, desired)
+        if project_id_from_notes(current.get("Notes")) != project_id:
+            changes["Notes"] = customer_notes_with_link(current.get("Notes"), project_id)
+        if not changes:
+            self.report.count(stream, "unchanged")
+            return None
+        body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, **changes}
+        return Operation("Customer", "update", body, stream, record_id, project_id)
+
+    @staticmethod
+    def _contact_for(current: dict[str, Any] | None, contacts: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Without the project record, the contact whose email the customer already has, else the lowest id."""
+        if not contacts:
+            return None
+        email = str(((current or {}).get("PrimaryEmailAddr") or {}).get("Address") or "").casefold()
+        for contact in sorted(contacts, key=lambda c: c["id"]):
+            if email and email in {str(e).strip().casefold() for e in contact.get("emails") or []}:
+                return contact
+        return min(contacts, key=lambda c: c["id"])
+
+    # -- invoices ------------------------------------------------------------------------------
+
+    def _invoices_to_write(self, invoices: Mapping[int, dict[str, Any]], projects: Mapping[int, dict[str, Any]],
+                           index: CustomerIndex) -> list[dict[str, Any]]:
+        wanted = []
+        for invoice in invoices.values():
+            record = invoice.get("record")
+            if not isinstance(record, Mapping) or not isinstance(record.get("id"), int):
+                self.report.skip("invoices", invoice["id"], "invoice belongs to no project (`record` is empty); "
+                                 "only project invoices are written")
+                continue
+            if self.stages:
+                stage = self._facts.get(record["id"], ProjectFacts()).stage
+                if stage is None or stage.casefold() not in self.stages:
+                    self.report.count("invoices", "filtered")
+                    continue
+            wanted.append(invoice)
+        return wanted
+
+    def _item(self) -> dict[str, str]:
+        if self._item_ref is None:
+            rows = self.client.query(f"SELECT * FROM Item WHERE Name = {quote(self.item_name)}").get("Item", [])
+            if not rows:
+                raise AirbyteTracedException(
+                    message=f"QuickBooks has no product/service named {self.item_name!r} for invoice lines. "
+                            "Create it in QuickBooks or set `item_name` to an existing one.",
+                    failure_type=FailureType.config_error)
+            self._item_ref = {"value": str(rows[0]["Id"]), "name": str(rows[0].get("Name", self.item_name))}
+        return self._item_ref
+
+    def _existing_invoices(self, invoices: Sequence[dict[str, Any]],
+                           customer_ids: Iterable[str]) -> dict[int, dict[str, Any]]:
+        """QuickBooks invoices linked to these Coperniq invoices, found by number and by customer."""
+        found: dict[str, dict[str, Any]] = {}
+        numbers = sorted({str(i.get("uid")) for i in invoices if i.get("uid") is not None})
+        for chunk in _chunks(numbers, LOOKUP_CHUNK):
+            for row in self.client.query(f"SELECT * FROM Invoice WHERE DocNumber IN {in_list(chunk)}").get("Invoice", []):
+                found[row["Id"]] = row
+        for chunk in _chunks(sorted(set(customer_ids)), LOOKUP_CHUNK):
+            for row in self.client.query(f"SELECT * FROM Invoice WHERE CustomerRef IN {in_list(chunk)}").get("Invoice", []):
+                found[row["Id"]] = row
+        born_in_qbo = sorted({q for i in invoices if (q := qbo_invoice_id_from_description(i.get("description")))}
+                             - set(found))
+        for chunk in _chunks(born_in_qbo, LOOKUP_CHUNK):
+            for row in self.client.query(f"SELECT * FROM Invoice WHERE Id IN {in_list(chunk)}").get("Invoice", []):
+                found[row["Id"]] = row
+        by_coperniq: dict[int, dict[str, Any]] = {}
+        for row in found.values():
+            coperniq_id = invoice_id_from_note(row.get("PrivateNote"))
+            if coperniq_id is not None:
+                by_coperniq[coperniq_id] = row
+        for invoice in invoices:
+            qbo_id = qbo_invoice_id_from_description(invoice.get("description"))
+            if qbo_id and qbo_id in found and invoice["id"] not in by_coperniq:
+                by_coperniq[invoice["id"]] = found[qbo_id]
+        return by_coperniq
+
+    def _write_invoices(self, invoices: list[dict[str, Any]], projects: Mapping[int, dict[str, Any]],
+                        index: CustomerIndex) -> None:
+        item_ref = self._item()
+        customers = {i["record"]["id"]: index.by_project.get(i["record"]["id"]) for i in invoices}
+        existing = self._existing_invoices(invoices, [c["Id"] for c in customers.values() if c])
+        operations = []
+        for invoice in sorted(invoices, key=lambda i: i["id"]):
+            customer = customers[invoice["record"]["id"]]
+            if customer is None:
+                self.report.skip("invoices", invoice["id"],
+                                 f"its project {invoice['record']['id']} has no QuickBooks customer (see above)")
+                continue
+            try:
+                desired = invoice_fields(invoice, str(customer["Id"]), item_ref, customer.get("BillAddr"),
+                                         self.description_target)
+            except (ValueError, TypeError, ArithmeticError) as error:
+                self._reject("invoices", invoice["id"], f"cannot be mapped: {error}")
+                continue
+            current = existing.get(invoice["id"])
+            if current is None:
+                operations.append(Operation("Invoice", "create", desired, "invoices", invoice["id"], invoice["id"]))
+                continue
+            changes = invoice_changes(current, desired)
+            if not changes:
+                self.report.count("invoices", "unchanged")
+                continue
+            body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, **changes}
+            operations.append(Operation("Invoice", "update", body, "invoices", invoice["id"], invoice["id"]))
+        self._execute(operations, index)
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def _execute(self, operations: list[Operation], index: CustomerIndex, retry: bool = True) -> None:
+        if not operations:
+            return
+        if self.dry_run:
+            for op in operations:
+                self.report.count(op.stream, f"would_{op.operation}")
+            return
+        retries: list[Operation] = []
+        for chunk in _chunks(operations, MAX_BATCH_ITEMS):
+            items = [{"bId": str(n), "operation": op.operation, op.entity: op.body} for n, op in enumerate(chunk)]
+            answers = self.client.batch(items, request_id=_request_id(items))
+            for n, op in enumerate(chunk):
+                answer = answers.get(str(n), {})
+                fault = batch_item_fault(answer) if answer else None
+                if answer and fault is None and op.entity in answer:
+                    self._committed(op, answer[op.entity], index)
+                    continue
+                fixed = self._fix(op, fault, index) if retry and fault is not None else False
+                if isinstance(fixed, Operation):
+                    retries.append(fixed)
+                elif not fixed:
+                    self._reject(op.stream, op.record_id, str(fault or "no answer for this batch item"))
+        if retries:
+            self._execute(retries, index, retry=False)
+
+    def _committed(self, op: Operation, obj: dict[str, Any], index: CustomerIndex) -> None:
+        self.report.count(op.stream, "created" if op.operation == "create" else "updated")
+        if op.entity == "Customer":
+            if op.operation == "update":
+                stale = index.by_project.get(op.key)
+                if stale is not None:
+                    index.by_name.pop(str(stale.get("DisplayName") or "").casefold(), None)
+            index.add(obj)
+
+    def _fix(self, op: Operation, fault: QuickBooksFault, index: CustomerIndex) -> Operation | bool:
+        """The one retry a fault deserves; True when nothing is left to write; False to report the record."""
+        if fault.has_code(STALE_OBJECT) and op.operation == "update":
+            # Someone edited the object since we read it: re-read, recompute, never overwrite blindly.
+            fresh = self.client.read(op.entity, op.body["Id"])
+            changed = {k: v for k, v in op.body.items() if k not in ("Id", "SyncToken", "sparse")}
+            if op.entity == "Customer":
+                index.add(fresh)
+                changed = customer_changes(fresh, changed)
+            else:
+                changed = invoice_changes(fresh, changed)
+            if not changed:
+                self.report.count(op.stream, "unchanged")
+                return True
+            return Operation(op.entity, "update", {"Id": fresh["Id"], "SyncToken": fresh["SyncToken"], "sparse": True,
+                                                   **changed}, op.stream, op.record_id, op.key)
+        if fault.has_code(DUPLICATE_NAME) and op.entity == "Customer" and "DisplayName" in op.body:
+            # The name is held by a vendor, an employee or a customer created meanwhile.
+            name = suffixed_display_name(title_from_display_name(op.body["DisplayName"], op.key), op.key)
+            if name != op.body["DisplayName"]:
+                return Operation(op.entity, op.operation, {**op.body, "DisplayName": name}, op.stream, op.record_id,
+                                 op.key)
+        return False
+
+    def _reject(self, stream: str, record_id: Any, reason: str) -> None:
+        if self.fail_fast:
+            raise AirbyteTracedException(
+                message=f"QuickBooks rejected {stream} record {record_id}: {reason}",
+                failure_type=FailureType.system_error)
+        self.report.skip(stream, record_id, f"QuickBooks rejected it: {reason}")
+
