@@ -1,0 +1,200 @@
+"""QuickBooks Online -> Coperniq (flows qbo:out:1 and qbo:out:2), as pure functions.
+
+Every ``*_changes`` function compares in the space of the system that last wrote the value, so what
+the connector itself wrote on the way in never comes back as an edit (echo suppression): a project
+address is unchanged when it parses to the customer's BillAddr, a title when it cleans to the
+DisplayName, a contact name when it splits to GivenName/FamilyName.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from mapping.addresses import format_address, parse_us_address, same_address
+from mapping.coperniq_to_qbo import cents, date_part, money
+from mapping.links import (
+    description_with_qbo_link,
+    display_name_matches,
+    qbo_invoice_id_from_description,
+    strip_links,
+    title_from_display_name,
+)
+from mapping.people import join_name, qbo_phone, same_email, same_phone, split_name
+
+INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
+PAYMENT_STATUSES = ("PAID", "PARTIALLY_PAID")
+
+
+def _clean(value: Any) -> str | None:
+    """Whitespace-collapsed text, None when empty."""
+    if value is None:
+        return None
+    return " ".join(str(value).split()) or None
+
+
+def _project_address(project: dict) -> str | None:
+    address = project.get("address")
+    if isinstance(address, str):
+        return _clean(address)
+    parts = [part.strip() for part in address or [] if isinstance(part, str) and part.strip()]
+    return ", ".join(parts) or None
+
+
+def project_changes(customer: dict, project: dict, project_id: int) -> dict:
+    """A Coperniq project PATCH body with only the fields QuickBooks changed: ``title``, ``address``.
+
+    An empty DisplayName or BillAddr never blanks the project.
+    """
+    changes: dict[str, Any] = {}
+    display_name = _clean(customer.get("DisplayName"))
+    if display_name and not display_name_matches(display_name, project.get("title"), project_id):
+        title = title_from_display_name(display_name, project_id)
+        if title and title != project.get("title"):
+            changes["title"] = title
+    bill_addr = customer.get("BillAddr")
+    text = format_address(bill_addr)
+    if text:
+        current = _project_address(project)
+        unchanged = current is not None and (current == text or same_address(parse_us_address(current), bill_addr))
+        if not unchanged:
+            changes["address"] = [text]
+    return changes
+
+
+def _name_parts(customer: dict) -> tuple[str | None, str | None]:
+    return _clean(customer.get("GivenName")), _clean(customer.get("FamilyName"))
+
+
+def _phone_matches(existing: str, qbo_value: str) -> bool:
+    # QuickBooks keeps 30 characters of a phone: a contact's long note-like phone matches its truncation.
+    return same_phone(existing, qbo_value) or qbo_phone(existing) == qbo_value
+
+
+def contact_changes(customer: dict, contact: dict | None) -> dict:
+    """A Coperniq contact body from a QuickBooks customer: ``name``, ``emails``, ``phones``.
+
+    For an existing contact only what differs, and lists are never shortened: a QuickBooks email or
+    phone the contact lacks is put first, the others stay. For a new contact (``contact`` None) the
+    full body; ``name`` is required there and falls back to the DisplayName.
+    """
+    given, family = _name_parts(customer)
+    name = join_name(given, family)
+    email = _clean((customer.get("PrimaryEmailAddr") or {}).get("Address"))
+    phone = _clean((customer.get("PrimaryPhone") or {}).get("FreeFormNumber"))
+    if contact is None:
+        fallback = _clean(customer.get("DisplayName")) or f"QuickBooks customer {customer.get('Id')}"
+        body: dict[str, Any] = {"name": name or fallback}
+        if email:
+            body["emails"] = [email]
+        if phone:
+            body["phones"] = [phone]
+        return body
+    changes: dict[str, Any] = {}
+    if name and name != _clean(contact.get("name")) and split_name(contact.get("name")) != (given, family):
+        changes["name"] = name
+    emails = [item for item in contact.get("emails") or [] if isinstance(item, str)]
+    if email and not any(same_email(item, email) for item in emails):
+        changes["emails"] = [email, *emails]
+    phones = [item for item in contact.get("phones") or [] if isinstance(item, str)]
+    if phone and not any(_phone_matches(item, phone) for item in phones):
+        changes["phones"] = [phone, *phones]
+    return changes
+
+
+def invoice_status(total: float, balance: float, current: str | None) -> str:
+    """Coperniq InvoiceStatus from QuickBooks TotalAmt and Balance.
+
+    PAID when nothing is left to pay on a positive total, PARTIALLY_PAID when part is paid; otherwise
+    the current status is kept (SENT by default), except that a PAID or PARTIALLY_PAID invoice whose
+    payments were removed in QuickBooks (balance back to the total) goes back to SENT.
+    """
+    total_cents, balance_cents = cents(total), cents(balance)
+    if total_cents > 0 and balance_cents == 0:
+        return "PAID"
+    if 0 < balance_cents < total_cents:
+        return "PARTIALLY_PAID"
+    if current in PAYMENT_STATUSES and total_cents > 0 and balance_cents == total_cents:
+        return "SENT"
+    return current if current in INVOICE_STATUSES else "SENT"
+
+
+def _midnight_utc(value: Any) -> str | None:
+    day = date_part(value)
+    return f"{day.isoformat()}T00:00:00.000Z" if day else None
+
+
+def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
+    """Coperniq InvoiceCreate fields for a QuickBooks invoice (the caller adds ``recordId``).
+
+    One line for the whole TotalAmt on the configured catalog item, so the Coperniq amount equals the
+    QuickBooks total to the cent whatever QuickBooks' lines, discounts and taxes were. ``unitCost`` is
+    required by Coperniq and unknown to QuickBooks' invoice: 0. ``issueDate`` (from TxnDate) is required
+    by Coperniq for a SENT/PAID invoice; drop it on update.
+    """
+    total = cents(invoice.get("TotalAmt"))
+    number = invoice.get("DocNumber") or invoice.get("Id")
+    memo = strip_links((invoice.get("CustomerMemo") or {}).get("value"))
+    fields: dict[str, Any] = {
+        "calculationMethod": "LINE_ITEMS",
+        "lineItems": [
+            {
+                "catalogItemId": catalog_item_id,
+                "quantity": 1,
+                "unitCost": 0.0,
+                "unitPrice": money(total),
+                "description": f"QuickBooks invoice {number}",
+            }
+        ],
+        "description": description_with_qbo_link(memo, invoice.get("Id")),
+        "status": invoice_status(invoice.get("TotalAmt"), invoice.get("Balance"), None),
+    }
+    due = _midnight_utc(invoice.get("DueDate"))
+    if due:
+        fields["dueDate"] = due
+    issued = _midnight_utc(invoice.get("TxnDate"))
+    if issued:
+        fields["issueDate"] = issued
+    return fields
+
+
+def _lines_total(line_items: list[dict] | None) -> Decimal:
+    total = Decimal("0.00")
+    for item in line_items or []:
+        quantity = Decimal(str(item.get("quantity") if item.get("quantity") is not None else 1))
+        total += cents(quantity * Decimal(str(item.get("unitPrice") or 0)))
+    return total
+
+
+def _description_key(text: str | None) -> tuple[str, str | None]:
+    return " ".join((strip_links(text) or "").split()), qbo_invoice_id_from_description(text)
+
+
+def coperniq_invoice_changes(current: dict, desired: dict) -> dict:
+    """A Coperniq InvoiceUpdate body with only what differs from the current Coperniq invoice.
+
+    ``amount`` to the cent (the lines are resent when it differs, reusing the current line id of the
+    same catalog item), ``description`` ignoring whitespace around the marker, ``dueDate`` by date,
+    ``status`` only where QuickBooks knows better: a payment made (PAID / PARTIALLY_PAID) or undone.
+    """
+    changes: dict[str, Any] = {}
+    if "lineItems" in desired and cents(current.get("amount")) != _lines_total(desired["lineItems"]):
+        ids = {item.get("catalogItemId"): item.get("id") for item in current.get("lineItems") or []}
+        changes["lineItems"] = [
+            {**item, "id": ids[item.get("catalogItemId")]} if ids.get(item.get("catalogItemId")) else dict(item)
+            for item in desired["lineItems"]
+        ]
+    if "description" in desired and _description_key(current.get("description")) != _description_key(
+        desired["description"]
+    ):
+        changes["description"] = desired["description"]
+    if desired.get("dueDate") and date_part(current.get("dueDate")) != date_part(desired["dueDate"]):
+        changes["dueDate"] = desired["dueDate"]
+    status = desired.get("status")
+    current_status = current.get("status")
+    if status and status != current_status:
+        payment_news = status in PAYMENT_STATUSES
+        payment_undone = status == "SENT" and current_status in PAYMENT_STATUSES
+        if payment_news or payment_undone:
+            changes["status"] = status
+    return changes
