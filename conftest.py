@@ -1,1 +1,5 @@
-pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks", "integration_tests.fixtures_coperniq", "integration_tests.fixtures_quickbooks"]
+pytest_plugins = [
+    "airbyte_cdk.test.standard_tests.pytest_hooks",
+    "integration_tests.fixtures_coperniq",
+    "integration_tests.fixtures_quickbooks",
+]

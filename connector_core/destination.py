@@ -9,6 +9,7 @@ Buffering across STATE messages (instead of flushing at each one) is what lets w
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from typing import Any, Protocol
 from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
 
 DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
+
+
+def buffer_size() -> int:
+    """Records held before a flush; ``DESTINATION_BUFFER_SIZE`` tunes it (smaller: more frequent checkpoints)."""
+    try:
+        return max(1, int(os.environ.get("DESTINATION_BUFFER_SIZE", DEFAULT_BUFFER_SIZE)))
+    except ValueError:
+        return DEFAULT_BUFFER_SIZE
 
 
 @dataclass
@@ -67,10 +76,11 @@ def log_message(message: str, level: Level = Level.INFO) -> AirbyteMessage:
 
 
 def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], logger: logging.Logger,
-              buffer_size: int = DEFAULT_BUFFER_SIZE) -> Iterator[AirbyteMessage]:
+              max_buffered: int | None = None) -> Iterator[AirbyteMessage]:
     """Feed records to ``writer``; yield each STATE only once the records before it are committed."""
     held_states: list[AirbyteMessage] = []
     reported = 0
+    limit = max_buffered or buffer_size()
 
     def flush() -> Iterator[AirbyteMessage]:
         nonlocal held_states, reported
@@ -85,7 +95,7 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     for message in input_messages:
         if message.type == Type.RECORD and message.record is not None:
             writer.add(message.record.stream, message.record.data)
-            if writer.buffered() >= buffer_size:
+            if writer.buffered() >= limit:
                 yield from flush()
         elif message.type == Type.STATE:
             held_states.append(message)

@@ -131,7 +131,8 @@ class QuickBooksWriter:
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
         if stream not in STREAMS:
-            self.report.skip(stream, record.get("id"), f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+            self.report.skip(stream, record.get("id"),
+                             f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
             return
         record_id = record.get("id")
         if not isinstance(record_id, int) or isinstance(record_id, bool):
@@ -202,6 +203,8 @@ class QuickBooksWriter:
     def _customer_operation(self, project_id: int, project: dict[str, Any] | None, contacts: list[dict[str, Any]],
                             title_hint: str | None, index: CustomerIndex) -> Operation | None:
         current = index.by_project.get(project_id)
+        if project is None and not contacts and current is not None:
+            return None  # reached only through an invoice, and its customer already exists
         contact = primary_contact(project, contacts) if project is not None else self._contact_for(current, contacts)
         source_project = project
         if source_project is None and current is None:
@@ -279,18 +282,16 @@ class QuickBooksWriter:
                            customer_ids: Iterable[str]) -> dict[int, dict[str, Any]]:
         """QuickBooks invoices linked to these Coperniq invoices, found by number and by customer."""
         found: dict[str, dict[str, Any]] = {}
-        numbers = sorted({str(i.get("uid")) for i in invoices if i.get("uid") is not None})
-        for chunk in _chunks(numbers, LOOKUP_CHUNK):
-            for row in self.client.query(f"SELECT * FROM Invoice WHERE DocNumber IN {in_list(chunk)}").get("Invoice", []):
-                found[row["Id"]] = row
-        for chunk in _chunks(sorted(set(customer_ids)), LOOKUP_CHUNK):
-            for row in self.client.query(f"SELECT * FROM Invoice WHERE CustomerRef IN {in_list(chunk)}").get("Invoice", []):
-                found[row["Id"]] = row
-        born_in_qbo = sorted({q for i in invoices if (q := qbo_invoice_id_from_description(i.get("description")))}
-                             - set(found))
-        for chunk in _chunks(born_in_qbo, LOOKUP_CHUNK):
-            for row in self.client.query(f"SELECT * FROM Invoice WHERE Id IN {in_list(chunk)}").get("Invoice", []):
-                found[row["Id"]] = row
+
+        def lookup(field_name: str, values: Iterable[str]) -> None:
+            for chunk in _chunks(sorted(set(values)), LOOKUP_CHUNK):
+                rows = self.client.query(f"SELECT * FROM Invoice WHERE {field_name} IN {in_list(chunk)}")
+                found.update((row["Id"], row) for row in rows.get("Invoice", []))
+
+        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None))
+        lookup("CustomerRef", customer_ids)
+        # Invoices born in QuickBooks (qbo:out:2) name their QuickBooks Id in the description.
+        lookup("Id", {q for i in invoices if (q := qbo_invoice_id_from_description(i.get("description")))} - set(found))
         by_coperniq: dict[int, dict[str, Any]] = {}
         for row in found.values():
             coperniq_id = invoice_id_from_note(row.get("PrivateNote"))

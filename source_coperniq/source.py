@@ -25,7 +25,8 @@ STREAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None, max_retries: int = 5) -> CoperniqClient:
+def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None,
+                 max_retries: int = 5) -> CoperniqClient:
     api_key = str(config.get("api_key") or "").strip()
     if not api_key:
         raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")

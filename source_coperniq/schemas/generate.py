@@ -23,7 +23,8 @@ STREAM_COMPONENTS = {"projects": "Project", "contacts": "Contact", "invoices": "
 # The `Contact` component lists no id or timestamps, yet the API filters contacts on
 # `updated_after` and addresses them by id; Coperniq's own SDK types them (MISSION.md, known gaps).
 CONTACT_GAP_FIELDS = {
-    "id": {"type": "integer", "description": "Contact identifier (missing from the reference; typed by Coperniq's SDK)"},
+    "id": {"type": "integer",
+           "description": "Contact identifier (missing from the reference; typed by Coperniq's SDK)"},
     "companyId": {"type": ["integer", "null"], "description": "Company identifier (typed by Coperniq's SDK)"},
     "createdAt": {"type": "string", "format": "date-time", "description": "Creation timestamp"},
     "updatedAt": {"type": "string", "format": "date-time", "description": "Last update timestamp"},
