@@ -18,10 +18,12 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # neither form: ignore it and fall back to exponential backoff
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 # Module-level so tests can make retries instant without a config key users would see.
