@@ -56,6 +56,7 @@ class CustomerIndex:
 
     by_project: dict[int, dict[str, Any]] = field(default_factory=dict)
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+    adopted: set[str] = field(default_factory=set)
 
     def add(self, customer: dict[str, Any]) -> None:
         project_id = project_id_from_notes(customer.get("Notes"))
@@ -64,6 +65,11 @@ class CustomerIndex:
         name = str(customer.get("DisplayName") or "").casefold()
         if name:
             self.by_name[name] = customer
+
+    def reserve(self, name: str, holder: dict[str, Any] | None = None) -> None:
+        """Mark a name as taken: by a vendor or employee, or by a customer about to be created."""
+        if name:
+            self.by_name.setdefault(name.casefold(), holder or {"DisplayName": name})
 
     def holder_of(self, name: str) -> dict[str, Any] | None:
         return self.by_name.get(name.casefold())
@@ -187,6 +193,12 @@ class QuickBooksWriter:
             for page in self.client.query_entities("Customer", ["Active IN (true, false)"], order_by="Id"):
                 for customer in page:
                     self._index.add(customer)
+            # DisplayName is unique across customers, vendors and employees: know the other two up front
+            # (usually one query each) instead of learning them one 6240 fault at a time.
+            for entity in ("Vendor", "Employee"):
+                for page in self.client.query_entities(entity, ["Active IN (true, false)"], order_by="Id"):
+                    for other in page:
+                        self._index.reserve(str(other.get("DisplayName") or ""))
             self.logger.info(f"Indexed {len(self._index.by_name)} QuickBooks customers "
                              f"({len(self._index.by_project)} linked to Coperniq projects).")
         return self._index
@@ -216,16 +228,20 @@ class QuickBooksWriter:
         desired = customer_fields(source_project, contact, self.currency)
         stream, record_id = ("projects", project_id) if project is not None else \
             ("contacts", contact["id"]) if contact is not None else ("projects", project_id)
+        if current is None and source_project is not None:
+            # A customer the bookkeeper made before the sync existed, under the same name and linked
+            # to no project: link it instead of creating a duplicate.
+            same_name = index.holder_of(clean_display_name(source_project.get("title"), project_id))
+            if (same_name is not None and same_name.get("Id") and same_name["Id"] not in index.adopted
+                    and project_id_from_notes(same_name.get("Notes")) is None):
+                current = same_name
+                index.adopted.add(same_name["Id"])  # a second project of that title must not adopt it too
         if "DisplayName" in desired:
             desired["DisplayName"] = self._display_name(source_project.get("title") if source_project else None,
                                                         project_id, index, current)
         if current is None:
-            adoptable = index.holder_of(desired.get("DisplayName", ""))
-            if adoptable is not None and project_id_from_notes(adoptable.get("Notes")) is None:
-                # A customer the bookkeeper made before the sync existed: link it instead of duplicating.
-                current = adoptable
-        if current is None:
             body = {**desired, "Notes": customer_notes_with_link(None, project_id)}
+            index.reserve(body["DisplayName"])  # a second project of the same title in this flush gets the suffix
             return Operation("Customer", "create", body, stream, record_id, project_id)
         desired.pop("CurrencyRef", None)  # settable only on create
         changes = customer_changes(current, desired)

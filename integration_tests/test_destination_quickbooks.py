@@ -241,3 +241,32 @@ def test_dry_run_reports_and_writes_nothing(pair: tuple[CoperniqSandbox, QuickBo
     summary = next(m for m in write.logs() if m.startswith("Write summary"))
     assert "would_create" in summary
     assert _linked_customers(quickbooks) == {}
+
+
+def test_a_vendor_created_after_the_lookup_is_resolved_by_the_duplicate_name_fault(
+        pair: tuple[CoperniqSandbox, QuickBooksSandbox]) -> None:
+    coperniq, quickbooks = pair
+    writer = QuickBooksWriter(QuickBooksClient(_qbo_config(quickbooks)), {}, logging.getLogger("test"))
+    writer._customer_index()
+    project_id = sorted(coperniq.backend.projects)[0]
+    project = coperniq.backend.project_json(coperniq.backend.projects[project_id])
+    quickbooks.backend.add_vendor(project["title"])  # appears between our lookup and our write (fault 6240)
+    writer.add("projects", project)
+    writer.flush()
+    customer = _linked_customers(quickbooks)[project_id][0]
+    assert customer["DisplayName"] == f"{project['title']} (Coperniq #{project_id})"
+    assert writer.report.issues == []
+
+
+def test_a_customer_the_bookkeeper_already_had_is_adopted_not_duplicated(
+        pair: tuple[CoperniqSandbox, QuickBooksSandbox]) -> None:
+    coperniq, quickbooks = pair
+    titles = Counter(p.title for p in coperniq.backend.projects.values())
+    project_id = next(i for i, p in sorted(coperniq.backend.projects.items()) if titles[p.title] == 1)
+    title = coperniq.backend.projects[project_id].title
+    existing = quickbooks.backend.add_customer(DisplayName=title, Notes="Met at the home show")
+    _, write = _connection(coperniq, quickbooks).sync()
+    assert not write.errors
+    customer = _linked_customers(quickbooks)[project_id]
+    assert [c["Id"] for c in customer] == [existing["Id"]]
+    assert customer[0]["Notes"].startswith("Met at the home show")

@@ -8,6 +8,7 @@ Retries, backoff and token refresh come from the CDK's ``HttpClient`` and authen
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -28,8 +29,16 @@ MAX_QUERY_RESULTS = 1000
 MAX_BATCH_ITEMS = 30
 
 
-def default_throttle(scale: float = 1.0) -> Throttle:
-    """Intuit's per-company limits: 10 requests a second, 500 a minute, 40 batch calls a minute."""
+def default_throttle(scale: float | None = None) -> Throttle:
+    """Intuit's per-company limits: 10 requests a second, 500 a minute, 40 batch calls a minute.
+
+    ``QBO_THROTTLE_SCALE`` shrinks the windows for benchmarks against a sandbox whose own windows
+    are scaled the same way (``0`` turns pacing off); production never sets it.
+    """
+    if scale is None:
+        scale = float(os.environ.get("QBO_THROTTLE_SCALE", "1") or 1)
+    if scale <= 0:
+        return Throttle({})
     return Throttle({
         "all": [SlidingWindow(10, 1.0 * scale), SlidingWindow(500, 60.0 * scale)],
         "batch": [SlidingWindow(40, 60.0 * scale)],
