@@ -20,12 +20,12 @@ from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
 DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
 
 
-def buffer_size() -> int:
+def buffer_size(default: int = DEFAULT_BUFFER_SIZE) -> int:
     """Records held before a flush; ``DESTINATION_BUFFER_SIZE`` tunes it (smaller: more frequent checkpoints)."""
     try:
-        return max(1, int(os.environ.get("DESTINATION_BUFFER_SIZE", DEFAULT_BUFFER_SIZE)))
+        return max(1, int(os.environ.get("DESTINATION_BUFFER_SIZE", default)))
     except ValueError:
-        return DEFAULT_BUFFER_SIZE
+        return default
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     """Feed records to ``writer``; yield each STATE only once the records before it are committed."""
     held_states: list[AirbyteMessage] = []
     reported = 0
-    limit = max_buffered or buffer_size()
+    limit = buffer_size(max_buffered or DEFAULT_BUFFER_SIZE)
 
     def flush() -> Iterator[AirbyteMessage]:
         nonlocal held_states, reported

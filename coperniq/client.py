@@ -16,6 +16,7 @@ import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
+from connector_core.config import config_error
 from connector_core.http import RequestCounter, validate_base_url
 from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler
 
@@ -117,7 +118,8 @@ class CoperniqClient:
     # -- projects ------------------------------------------------------------------------------
 
     def get_project(self, project_id: int) -> dict[str, Any]:
-        return self._request("GET", f"/projects/{project_id}")
+        # Archived projects are hidden by default; a link to one must still resolve.
+        return self._request("GET", f"/projects/{project_id}", params={"include_archived": "true"})
 
     def create_project(self, body: Mapping[str, Any], match_by: str | None = None,
                        match_found_strategy: str | None = None) -> dict[str, Any]:
@@ -127,7 +129,23 @@ class CoperniqClient:
     def update_project(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/projects/{project_id}", json=body)
 
+    def list_project_invoices(self, project_id: int) -> list[dict[str, Any]]:
+        """Every invoice of one project (``GET /projects/{projectId}/invoices``, all pages)."""
+        invoices: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = self._request("GET", f"/projects/{project_id}/invoices",
+                                 params={"page": page, "page_size": MAX_PAGE_SIZE})
+            invoices += list(body.get("items") or [])
+            if not body.get("has_more"):
+                return invoices
+            page += 1
+
     # -- contacts ------------------------------------------------------------------------------
+
+    def search_contacts(self, text: str) -> list[dict[str, Any]]:
+        """Contacts whose name, emails or phones match ``text`` (``GET /contacts?q=``, first page)."""
+        return self.list_page("contacts", page=1, page_size=MAX_PAGE_SIZE, q=text).records
 
     def get_contact(self, contact_id: int) -> dict[str, Any]:
         return self._request("GET", f"/contacts/{contact_id}")
@@ -148,3 +166,16 @@ class CoperniqClient:
 
     def update_invoice(self, invoice_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/invoices/{invoice_id}", json=body)
+
+
+def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None = None,
+                       max_retries: int = 5) -> CoperniqClient:
+    """The client for a connector config; a config_error for a missing key or a bad base_url."""
+    api_key = str(config.get("api_key") or "").strip()
+    if not api_key:
+        raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
+    try:
+        return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger,
+                              max_retries=max_retries)
+    except ValueError as error:
+        raise config_error(str(error)) from error

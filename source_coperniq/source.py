@@ -11,8 +11,8 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.config import config_error, parse_start_date
-from coperniq.client import DEFAULT_BASE_URL, CoperniqClient
+from connector_core.config import parse_start_date
+from coperniq.client import DEFAULT_BASE_URL, client_from_config
 from coperniq.errors import CoperniqError
 from source_coperniq.streams import CoperniqStream
 
@@ -25,23 +25,11 @@ STREAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None,
-                 max_retries: int = 5) -> CoperniqClient:
-    api_key = str(config.get("api_key") or "").strip()
-    if not api_key:
-        raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
-    try:
-        return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger,
-                              max_retries=max_retries)
-    except ValueError as error:
-        raise config_error(str(error)) from error
-
-
 class SourceCoperniq(AbstractSource):
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))
-            client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes
+            client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             client.list_page("projects", page=1, page_size=1)
         except AirbyteTracedException as error:
             return False, error.message
@@ -52,7 +40,7 @@ class SourceCoperniq(AbstractSource):
         return True, None
 
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
-        client = build_client(config)
+        client = client_from_config(config)
         start_date = parse_start_date(config.get("start_date"))
         return [CoperniqStream(name, client, start_date=start_date, extra_params=params)
                 for name, params in STREAMS.items()]

@@ -39,12 +39,13 @@ ROUTES = Map([
     Rule(f"{API_PREFIX}/contacts/<record_id>", endpoint="contact", methods=["GET", "PATCH", "DELETE"]),
     Rule(f"{API_PREFIX}/invoices", endpoint="invoices", methods=["GET", "POST"]),
     Rule(f"{API_PREFIX}/invoices/<record_id>", endpoint="invoice", methods=["GET", "PATCH", "DELETE"]),
+    Rule(f"{API_PREFIX}/projects/<record_id>/invoices", endpoint="project_invoices", methods=["GET"]),
     Rule(f"{API_PREFIX}/catalog-items", endpoint="catalog_items", methods=["GET"]),
     Rule(f"{API_PREFIX}/catalog-items/<record_id>", endpoint="catalog_item", methods=["GET"]),
 ], strict_slashes=False)
 
 # path parameter name of each item route, as the reference spells it (used in error `field`)
-ID_FIELDS = {"project": "projectId", "contact": "contactId", "invoice": "invoiceId",
+ID_FIELDS = {"project": "projectId", "project_invoices": "projectId", "contact": "contactId", "invoice": "invoiceId",
              "catalog_item": "catalogItemId"}
 
 
@@ -131,6 +132,7 @@ class CoperniqApi:
             "projects": self.projects, "project": self.project, "contacts": self.contacts,
             "contact": self.contact, "invoices": self.invoices, "invoice": self.invoice,
             "catalog_items": self.catalog_items, "catalog_item": self.catalog_item,
+            "project_invoices": self.project_invoices,
         }
 
     def __call__(self, request: Request) -> Response:
@@ -216,6 +218,11 @@ class CoperniqApi:
         if request.method == "GET":
             return json_answer(self.backend.list_invoices(**_window_params(request)))
         return json_answer(self.backend.create_invoice(_json_body(request)), status=201)
+
+    def project_invoices(self, request: Request, project_id: int | None) -> Response:
+        assert project_id is not None
+        self.backend.get_project(project_id, include_archived=True)  # 404 for an unknown project
+        return json_answer(self.backend.list_invoices(record_id=project_id, **_window_params(request)))
 
     def invoice(self, request: Request, invoice_id: int | None) -> Response:
         assert invoice_id is not None

@@ -1193,9 +1193,12 @@ class CoperniqBackend:
         updated_after: datetime | None = None,
         updated_before: datetime | None = None,
         order_by: str = "asc",
+        record_id: int | None = None,
     ) -> JSON:
+        """``GET /invoices``, or ``GET /projects/{projectId}/invoices`` with ``record_id``."""
         with self.lock:
-            selected = _window(self.invoices.values(), updated_after, updated_before, order_by)
+            candidates = [i for i in self.invoices.values() if record_id is None or i.record_id == record_id]
+            selected = _window(candidates, updated_after, updated_before, order_by)
             rows, has_more = paginate(selected, page, page_size)
             return {"items": [self.invoice_json(i) for i in rows], "page": page, "page_size": page_size,
                     "has_more": has_more}

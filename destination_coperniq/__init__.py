@@ -1,0 +1,3 @@
+from destination_coperniq.destination import DestinationCoperniq
+
+__all__ = ["DestinationCoperniq"]

@@ -1,0 +1,306 @@
+"""Updates Coperniq projects, contacts and invoices from QuickBooks customers and invoices.
+
+qbo:out:1: a customer finds its project through the link destination-quickbooks wrote (the
+``Coperniq project #ID`` line of its Notes, or the ``(Coperniq #ID)`` DisplayName suffix). The
+project and its contact are read, compared in QuickBooks' terms (``mapping.qbo_to_coperniq``),
+and patched only where QuickBooks really differs, so the echo of our own writes costs no write.
+
+qbo:out:2: an invoice born in Coperniq (``Coperniq invoice #ID`` in its PrivateNote) only
+brings its payment status back. An invoice born in QuickBooks is created once on the project of
+its customer and found again by the ``QuickBooks invoice #Id`` line of its description.
+
+Coperniq has no batch API and allows 5,000 requests a day per key: every request is counted,
+and the writer stops cleanly (after the last committed state) before the quota runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connector_core.destination import WriteReport
+from coperniq.client import CoperniqClient
+from coperniq.errors import CoperniqError, CoperniqNotFound
+from mapping.addresses import format_address
+from mapping.links import (
+    display_name_matches,
+    invoice_id_from_note,
+    project_id_from_display_name,
+    project_id_from_notes,
+    qbo_invoice_id_from_description,
+    title_from_display_name,
+)
+from mapping.people import join_name, same_email, same_phone, split_name
+from mapping.qbo_to_coperniq import (
+    contact_changes,
+    coperniq_invoice_changes,
+    coperniq_invoice_fields,
+    invoice_status,
+    project_changes,
+)
+
+STREAMS = ("customers", "invoices")
+# Requests one record may need at most (read project, search contact, patch both): the quota guard's unit.
+REQUESTS_PER_RECORD = 4
+PAYMENT_RANK = {"PARTIALLY_PAID": 1, "PAID": 2}
+
+
+def field_value(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def is_deleted(record: Mapping[str, Any]) -> bool:
+    return record.get("status") == "Deleted" or bool(record.get("_ab_cdc_deleted_at"))
+
+
+class CoperniqWriter:
+    def __init__(self, client: CoperniqClient, config: Mapping[str, Any], logger: logging.Logger):
+        self.client = client
+        self.logger = logger
+        self.filter_field = str(config.get("customer_filter_field") or "").strip()
+        self.filter_value = str(config.get("customer_filter_value") or "").strip().casefold()
+        self.filter_contains = config.get("customer_filter_match") == "contains"
+        self.matched_status = config.get("matched_project_status") or None
+        self.upsert_unlinked = config.get("unlinked_customers") == "upsert"
+        self.match_by = str(config.get("match_by") or "title")
+        self.catalog_item_id = config.get("invoice_catalog_item_id")
+        self.min_remaining = int(config.get("min_remaining_quota", 100) or 0)
+        self.dry_run = bool(config.get("dry_run"))
+        self.fail_fast = config.get("on_record_error") == "fail"
+        self.report = WriteReport()
+        self._customers: dict[str, dict[str, Any]] = {}
+        self._invoices: dict[str, dict[str, Any]] = {}
+        self._project_of_customer: dict[str, int] = {}
+        self._project_invoices: dict[int, list[dict[str, Any]]] = {}
+
+    # -- buffering -----------------------------------------------------------------------------
+
+    def buffered(self) -> int:
+        return len(self._customers) + len(self._invoices)
+
+    def add(self, stream: str, record: Mapping[str, Any]) -> None:
+        if stream not in STREAMS:
+            self.report.skip(stream, record.get("Id"), f"unknown stream {stream!r}; expected customers or invoices")
+            return
+        record_id = record.get("Id")
+        if not isinstance(record_id, str | int) or isinstance(record_id, bool) or not str(record_id).strip():
+            self.report.skip(stream, record_id, "record has no QuickBooks `Id`")
+            return
+        (self._customers if stream == "customers" else self._invoices)[str(record_id)] = dict(record)
+
+    def flush(self) -> None:
+        customers, invoices = self._customers, self._invoices
+        self._customers, self._invoices = {}, {}
+        for customer in sorted(customers.values(), key=lambda c: int(c["Id"]) if str(c["Id"]).isdigit() else 0):
+            self._guard_quota()
+            self._guarded("customers", customer["Id"], self._write_customer, customer)
+        for invoice in invoices.values():
+            self._guard_quota()
+            self._guarded("invoices", invoice["Id"], self._write_invoice, invoice)
+
+    def _guarded(self, stream: str, record_id: Any, write: Any, record: dict[str, Any]) -> None:
+        try:
+            write(record)
+        except CoperniqError as error:
+            self._reject(stream, record_id, str(error))
+
+    def _guard_quota(self) -> None:
+        remaining = self.client.rate_limit_remaining
+        if remaining is not None and remaining < self.min_remaining + REQUESTS_PER_RECORD:
+            raise AirbyteTracedException(
+                message=f"Coperniq's daily request quota is nearly used up ({remaining} requests left, "
+                        f"{self.min_remaining} kept in reserve). The sync stopped after its last committed state; "
+                        "the next run resumes from there.",
+                failure_type=FailureType.transient_error)
+
+    def _reject(self, stream: str, record_id: Any, reason: str) -> None:
+        if self.fail_fast:
+            raise AirbyteTracedException(message=f"Coperniq rejected {stream} record {record_id}: {reason}",
+                                         failure_type=FailureType.system_error)
+        self.report.skip(stream, record_id, reason)
+
+    # -- qbo:out:1 -----------------------------------------------------------------------------
+
+    def _matches_filter(self, customer: Mapping[str, Any]) -> bool:
+        if not self.filter_field:
+            return True
+        value = field_value(customer, self.filter_field)
+        text = str(value).casefold() if value is not None else ""
+        return self.filter_value in text if self.filter_contains else text == self.filter_value
+
+    def _write_customer(self, customer: dict[str, Any]) -> None:
+        project_id = project_id_from_notes(customer.get("Notes")) or project_id_from_display_name(
+            customer.get("DisplayName"))
+        if project_id is not None:
+            self._project_of_customer[str(customer["Id"])] = project_id
+        if not self._matches_filter(customer):
+            self.report.count("customers", "filtered")
+            return
+        if project_id is None:
+            self._unlinked_customer(customer)
+            return
+        try:
+            project = self.client.get_project(project_id)
+        except CoperniqNotFound:
+            self.report.skip("customers", customer["Id"], f"its linked Coperniq project {project_id} no longer exists")
+            return
+        changes = project_changes(customer, project, project_id)
+        if self.matched_status and self.filter_field and project.get("status") != self.matched_status:
+            changes["status"] = self.matched_status
+        wrote = self._apply("customers", "update", changes,
+                            lambda: self.client.update_project(project_id, changes))
+        wrote |= self._write_contact(customer, project)
+        if not wrote:
+            self.report.count("customers", "unchanged")
+
+    def _project_contact(self, project: Mapping[str, Any], customer: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The project's contact, found by the project's primary email or phone, else by the customer's
+        name (the API lists contacts by search only, not by project)."""
+        name = join_name(customer.get("GivenName"), customer.get("FamilyName"))
+        probes = [(project.get("primaryEmail"), lambda c, v: any(same_email(e, v) for e in c.get("emails") or [])),
+                  (project.get("primaryPhone"), lambda c, v: any(same_phone(p, v) for p in c.get("phones") or [])),
+                  (name, lambda c, v: split_name(c.get("name")) == split_name(v))]
+        for value, matches in probes:
+            if not value:
+                continue
+            for contact in self.client.search_contacts(str(value)):
+                linked = any(p.get("id") == project["id"] for p in contact.get("projects") or [])
+                if linked and matches(contact, value):
+                    return contact
+        return None
+
+    def _write_contact(self, customer: Mapping[str, Any], project: Mapping[str, Any]) -> bool:
+        has_person = any((customer.get("GivenName"), customer.get("FamilyName"),
+                          (customer.get("PrimaryEmailAddr") or {}).get("Address"),
+                          (customer.get("PrimaryPhone") or {}).get("FreeFormNumber")))
+        if not has_person:
+            return False
+        contact = self._project_contact(project, customer)
+        changes = contact_changes(dict(customer), contact)
+        if contact is None:
+            body = {**changes, "projectIds": [project["id"]]}
+            return self._apply("customers", "create_contact", body, lambda: self.client.create_contact(body))
+        return self._apply("customers", "update_contact", changes,
+                           lambda: self.client.update_contact(contact["id"], changes))
+
+    def _unlinked_customer(self, customer: dict[str, Any]) -> None:
+        if not self.upsert_unlinked:
+            self.report.skip("customers", customer["Id"], "no linked Coperniq project (its Notes carry no "
+                             "'Coperniq project #ID' line); set unlinked_customers to upsert to match or create one")
+            return
+        address = format_address(customer.get("BillAddr"))
+        body: dict[str, Any] = {"title": title_from_display_name(customer.get("DisplayName"), 0) or
+                                f"QuickBooks customer {customer['Id']}",
+                                "address": [address] if address else []}
+        if not address:
+            self.report.skip("customers", customer["Id"], "no linked project, and no address to create one "
+                             "(Coperniq requires a project address)")
+            return
+        email = (customer.get("PrimaryEmailAddr") or {}).get("Address")
+        phone = (customer.get("PrimaryPhone") or {}).get("FreeFormNumber")
+        if email:
+            body["primaryEmail"] = email
+        if phone:
+            body["primaryPhone"] = phone
+        self._apply("customers", "upsert", body, lambda: self.client.create_project(
+            body, match_by=self.match_by, match_found_strategy="enrich"))
+
+    # -- qbo:out:2 -----------------------------------------------------------------------------
+
+    def _catalog_item(self) -> int:
+        if self.catalog_item_id is None:
+            items = self.client.list_catalog_items()
+            if not items:
+                raise AirbyteTracedException(
+                    message="Coperniq has no catalog item to book invoice lines on; create one or set "
+                            "`invoice_catalog_item_id`.", failure_type=FailureType.config_error)
+            self.catalog_item_id = int(items[0]["id"])
+            self.logger.info(f"Invoices from QuickBooks are booked on Coperniq catalog item {self.catalog_item_id}.")
+        return int(self.catalog_item_id)
+
+    def _invoices_of(self, project_id: int) -> list[dict[str, Any]]:
+        if project_id not in self._project_invoices:
+            self._project_invoices[project_id] = self.client.list_project_invoices(project_id)
+        return self._project_invoices[project_id]
+
+    def _project_for_invoice(self, invoice: Mapping[str, Any]) -> int | None:
+        """The invoice's customer's project: from this run's customers, the DisplayName suffix, or a
+        title search (an incremental sync brings a new invoice without its unchanged customer)."""
+        ref = invoice.get("CustomerRef") or {}
+        customer_id, name = str(ref.get("value")), str(ref.get("name") or "")
+        if customer_id not in self._project_of_customer:
+            found = project_id_from_display_name(name)
+            if found is None and name:
+                matches = [p["id"] for p in self.client.list_page("projects", page=1, title=name,
+                                                                  include_archived="true").records
+                           if display_name_matches(name, p.get("title"), p["id"])]
+                found = matches[0] if len(matches) == 1 else None  # two projects of that title: ambiguous
+            if found is not None:
+                self._project_of_customer[customer_id] = found
+            return found
+        return self._project_of_customer[customer_id]
+
+    def _write_invoice(self, invoice: dict[str, Any]) -> None:
+        if is_deleted(invoice):
+            # Deleting records in Coperniq on a signal from accounting is left to people: reported, not done.
+            self.report.skip("invoices", invoice["Id"], "deleted in QuickBooks; its Coperniq copy (if any) is kept")
+            return
+        coperniq_id = invoice_id_from_note(invoice.get("PrivateNote"))
+        if coperniq_id is not None:
+            self._payment_status_back(invoice, coperniq_id)
+            return
+        project_id = self._project_for_invoice(invoice)
+        if project_id is None:
+            self.report.skip("invoices", invoice["Id"], "its customer is linked to no Coperniq project")
+            return
+        desired = coperniq_invoice_fields(invoice, self._catalog_item())
+        existing = next((i for i in self._invoices_of(project_id)
+                         if qbo_invoice_id_from_description(i.get("description")) == str(invoice["Id"])), None)
+        if existing is None:
+            body = {"recordId": project_id, **desired}
+            created = self._apply("invoices", "create", body, lambda: self.client.create_invoice(body))
+            if created and not self.dry_run:
+                self._project_invoices.pop(project_id, None)  # re-read once if another invoice needs it
+            return
+        desired.pop("issueDate", None)
+        desired.pop("calculationMethod", None)
+        changes = coperniq_invoice_changes(existing, desired)
+        if not self._apply("invoices", "update", changes, lambda: self.client.update_invoice(existing["id"], changes)):
+            self.report.count("invoices", "unchanged")
+
+    def _payment_status_back(self, invoice: Mapping[str, Any], coperniq_id: int) -> None:
+        """An invoice born in Coperniq: Coperniq owns its lines; QuickBooks only adds news of payments.
+
+        Payments Coperniq recorded itself are unknown to QuickBooks, so an unpaid balance there never
+        downgrades Coperniq's status; only a payment QuickBooks knows of moves it forward.
+        """
+        try:
+            current = self.client.get_invoice(coperniq_id)
+        except CoperniqNotFound:
+            self.report.skip("invoices", invoice["Id"], f"its Coperniq invoice {coperniq_id} no longer exists")
+            return
+        status = invoice_status(invoice.get("TotalAmt") or 0, invoice.get("Balance") or 0, current.get("status"))
+        changes = {"status": status} if PAYMENT_RANK.get(status, 0) > PAYMENT_RANK.get(current.get("status"), 0) \
+            else {}
+        if not self._apply("invoices", "update", changes, lambda: self.client.update_invoice(coperniq_id, changes)):
+            self.report.count("invoices", "unchanged")
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _apply(self, stream: str, action: str, body: Mapping[str, Any], write: Any) -> bool:
+        """Run one write unless the body is empty (nothing changed) or this is a dry run."""
+        if not body:
+            return False
+        if self.dry_run:
+            self.report.count(stream, f"would_{action}")
+            return True
+        write()
+        self.report.count(stream, {"update": "updated", "create": "created"}.get(action, action))
+        return True
