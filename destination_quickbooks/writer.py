@@ -164,12 +164,13 @@ class QuickBooksWriter:
                 if isinstance(link, Mapping) and isinstance(link.get("id"), int):
                     contacts_by_project[link["id"]].append(contact)
                     titles.setdefault(link["id"], str(link.get("title") or ""))
-        wanted_invoices = self._invoices_to_write(invoices, projects, index)
+        wanted_invoices, update_only = self._invoices_to_write(invoices)
         for invoice in wanted_invoices:
             record = invoice.get("record") or {}
             titles.setdefault(record["id"], str(record.get("title") or ""))
 
-        project_ids = sorted(set(projects) | set(contacts_by_project) | {i["record"]["id"] for i in wanted_invoices})
+        project_ids = sorted(set(projects) | set(contacts_by_project) |
+                             {i["record"]["id"] for i in wanted_invoices if i["id"] not in update_only})
         operations = []
         for project_id in project_ids:
             operation = self._customer_operation(project_id, projects.get(project_id),
@@ -183,7 +184,7 @@ class QuickBooksWriter:
                 self.report.skip("contacts", contact["id"], "contact is linked to no project, so to no customer")
         self._execute(operations, index)
         if wanted_invoices:
-            self._write_invoices(wanted_invoices, projects, index)
+            self._write_invoices(wanted_invoices, update_only, index)
 
     # -- customers -----------------------------------------------------------------------------
 
@@ -266,9 +267,14 @@ class QuickBooksWriter:
 
     # -- invoices ------------------------------------------------------------------------------
 
-    def _invoices_to_write(self, invoices: Mapping[int, dict[str, Any]], projects: Mapping[int, dict[str, Any]],
-                           index: CustomerIndex) -> list[dict[str, Any]]:
-        wanted = []
+    def _invoices_to_write(self, invoices: Mapping[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
+        """The invoices to write, and which of them may only update an invoice QuickBooks already has.
+
+        With ``invoice_stages`` set, an invoice whose project is in none of the stages is filtered. One
+        whose project did not come in this run (its stage is unknown) was written before if it passed the
+        filter then: it may update that invoice, never create one.
+        """
+        wanted, update_only = [], set()
         for invoice in invoices.values():
             record = invoice.get("record")
             if not isinstance(record, Mapping) or not isinstance(record.get("id"), int):
@@ -276,12 +282,14 @@ class QuickBooksWriter:
                                  "only project invoices are written")
                 continue
             if self.stages:
-                stage = self._facts.get(record["id"], ProjectFacts()).stage
-                if stage is None or stage.casefold() not in self.stages:
+                facts = self._facts.get(record["id"])
+                if facts is None:
+                    update_only.add(invoice["id"])
+                elif facts.stage is None or facts.stage.casefold() not in self.stages:
                     self.report.count("invoices", "filtered")
                     continue
             wanted.append(invoice)
-        return wanted
+        return wanted, update_only
 
     def _item(self) -> dict[str, str]:
         if self._item_ref is None:
@@ -319,14 +327,16 @@ class QuickBooksWriter:
                 by_coperniq[invoice["id"]] = found[qbo_id]
         return by_coperniq
 
-    def _write_invoices(self, invoices: list[dict[str, Any]], projects: Mapping[int, dict[str, Any]],
-                        index: CustomerIndex) -> None:
+    def _write_invoices(self, invoices: list[dict[str, Any]], update_only: set[int], index: CustomerIndex) -> None:
         item_ref = self._item()
         customers = {i["record"]["id"]: index.by_project.get(i["record"]["id"]) for i in invoices}
         existing = self._existing_invoices(invoices, [c["Id"] for c in customers.values() if c])
         operations = []
         for invoice in sorted(invoices, key=lambda i: i["id"]):
             customer = customers[invoice["record"]["id"]]
+            if invoice["id"] in update_only and (customer is None or invoice["id"] not in existing):
+                self.report.count("invoices", "filtered")  # stage unknown in this run and never written
+                continue
             if customer is None:
                 self.report.skip("invoices", invoice["id"],
                                  f"its project {invoice['record']['id']} has no QuickBooks customer (see above)")

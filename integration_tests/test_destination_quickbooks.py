@@ -270,3 +270,24 @@ def test_a_customer_the_bookkeeper_already_had_is_adopted_not_duplicated(
     customer = _linked_customers(quickbooks)[project_id]
     assert [c["Id"] for c in customer] == [existing["Id"]]
     assert customer[0]["Notes"].startswith("Met at the home show")
+
+
+def test_invoice_stages_filter_writes_only_invoices_of_projects_in_those_stages(
+        coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> None:
+    coperniq = coperniq_sandbox_factory(projects=150, seed=4, daily_quota=None)
+    quickbooks = qbo_sandbox_factory(customers=5, invoices=5, seed=4)
+    connection = _connection(coperniq, quickbooks, invoice_stages=["glass on roof"])
+    read, write = connection.sync()
+    assert not write.errors
+    stage_of = {p["id"]: ((p.get("stage") or p.get("phase") or {}).get("name") or "").casefold()
+                for p in read.records_of("projects")}
+    expected = {i["id"] for i in read.records_of("invoices")
+                if i.get("record") and stage_of.get(i["record"]["id"]) == "glass on roof"}
+    assert expected, "the seed should put some projects at GLASS ON ROOF"
+    assert set(_linked_invoices(quickbooks)) == expected
+    # An invoice edited later, without its project in the sync, still updates its QuickBooks copy.
+    invoice_id = sorted(expected)[0]
+    coperniq.backend.update_invoice(invoice_id, {"dueDate": "2032-02-02T00:00:00.000Z"})
+    _, write = connection.sync()
+    assert _linked_invoices(quickbooks)[invoice_id][0]["DueDate"] == "2032-02-02"
+    assert set(_linked_invoices(quickbooks)) == expected
