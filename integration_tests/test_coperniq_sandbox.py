@@ -30,13 +30,14 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.validation.response.exceptions import InvalidData
 
+from coperniq.openapi import OPENAPI_PATH
 from integration_tests.fixtures_coperniq import SandboxFactory
 from sandboxes.coperniq import CoperniqSandbox, ManualClock
 from sandboxes.coperniq.models import CoperniqBackend, format_timestamp
 from sandboxes.coperniq.seed import populate
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = ROOT / "sandboxes" / "coperniq" / "openapi" / "coperniq-openapi.yml"
+SPEC_PATH = OPENAPI_PATH
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -569,6 +570,23 @@ def test_invoice_amount_is_computed_from_the_lines(api: ValidatedApi) -> None:
     assert patched["updatedAt"] >= invoice["updatedAt"]
     assert api.delete(f"/invoices/{invoice['id']}").status_code == 200
     assert api.get(f"/invoices/{invoice['id']}").status_code == 404
+
+
+def test_a_projects_invoices_are_listed_under_the_project(api: ValidatedApi) -> None:
+    project = _new_project(api, title="Nakamura Residence", value=1000)
+    other = _new_project(api, title="Someone Else", value=1000)
+    first = _catalog_ids(api)[0]
+    for record in (project, project, other):
+        created = api.post("/invoices", json={"recordId": record["id"], "calculationMethod": "LINE_ITEMS",
+                                              "lineItems": [{"catalogItemId": first, "quantity": 1, "unitCost": 0,
+                                                             "unitPrice": 10}]})
+        assert created.status_code == 201, created.text
+    listed = api.get(f"/projects/{project['id']}/invoices", params={"page_size": 100})
+    assert listed.status_code == 200
+    body = listed.json()
+    assert {"items", "page", "page_size", "has_more"} <= set(body)
+    assert len(body["items"]) == 2 and {i["record"]["id"] for i in body["items"]} == {project["id"]}
+    assert api.get("/projects/999999/invoices").status_code == 404
 
 
 def test_invoice_rules(api: ValidatedApi, coperniq_sandbox: CoperniqSandbox) -> None:
