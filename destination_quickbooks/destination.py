@@ -15,35 +15,25 @@ from connector_core.config import config_error
 from connector_core.destination import run_write
 from destination_quickbooks.writer import QuickBooksWriter
 from qbo.client import QuickBooksClient
-from qbo.errors import QuickBooksFault
+from qbo.errors import QuickBooksFault, describe_error
 
 
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None) -> QuickBooksClient:
+def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None,
+                 max_retries: int = 6) -> QuickBooksClient:
     """The shared client over a mutable copy of ``config`` (the authenticator rewrites rotated tokens in it)."""
     try:
-        return QuickBooksClient(dict(config), logger=logger)
+        return QuickBooksClient(dict(config), logger=logger, max_retries=max_retries)
     except (ValueError, KeyError) as error:
         raise config_error(str(error)) from error
-
-
-def explain(error: Exception) -> str:
-    """Plain words for what went wrong while talking to QuickBooks."""
-    if isinstance(error, AirbyteTracedException):
-        return error.message or str(error)
-    if isinstance(error, QuickBooksFault):
-        return f"QuickBooks answered with a fault: {error}"
-    if isinstance(error, requests.RequestException):
-        return f"QuickBooks could not be reached: {error}"
-    return str(error)
 
 
 class DestinationQuickbooks(Destination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
-            client = build_client(config, logger)
+            client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes
             company = client.company_info()
         except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=explain(error))
+            return AirbyteConnectionStatus(status=Status.FAILED, message=describe_error(error))
         logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}).")
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 

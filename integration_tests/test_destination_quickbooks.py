@@ -291,3 +291,38 @@ def test_invoice_stages_filter_writes_only_invoices_of_projects_in_those_stages(
     _, write = connection.sync()
     assert _linked_invoices(quickbooks)[invoice_id][0]["DueDate"] == "2032-02-02"
     assert set(_linked_invoices(quickbooks)) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param({"client_secret": "wrong-secret"}, "client_secret", id="wrong-client-secret"),
+        pytest.param({"refresh_token": "revoked-token"}, "reconnect quickbooks", id="dead-refresh-token"),
+        pytest.param({"realm_id": "123"}, "realm_id", id="unknown-company"),
+        pytest.param({"base_url": "http://127.0.0.1:9"}, "reached", id="unreachable"),
+        pytest.param({"base_url": "http://quickbooks.example.com"}, "https", id="plain-http"),
+    ],
+)
+def test_check_explains_failures_in_plain_words(qbo_sandbox: QuickBooksSandbox, tmp_path: Any,
+                                                change: dict[str, Any], expected: str) -> None:
+    from connector_core.runner import run_connector
+
+    config = {**_qbo_config(qbo_sandbox), **change}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = run_connector([script("destination-quickbooks"), "check", "--config", str(path)])
+    status = result.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
+    assert status["status"] == "FAILED"
+    assert expected.lower() in status["message"].lower()
+    assert "Traceback" not in status["message"]
+    for secret in ("wrong-secret", "revoked-token"):
+        assert secret not in json.dumps(result.messages)
+
+
+def test_check_succeeds_with_good_credentials(qbo_sandbox: QuickBooksSandbox, tmp_path: Any) -> None:
+    from connector_core.runner import run_connector
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(_qbo_config(qbo_sandbox)))
+    result = run_connector([script("destination-quickbooks"), "check", "--config", str(path)])
+    assert result.of_type("CONNECTION_STATUS")[0]["connectionStatus"]["status"] == "SUCCEEDED"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler, ErrorResolution, ResponseAction
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 # Fault codes the connectors act on (Intuit's "Error codes" page).
 STALE_OBJECT = "5010"
@@ -138,3 +139,21 @@ class QuickBooksErrorHandler(ErrorHandler):
             return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
                                    f"QuickBooks server error {status}; retrying.")
         return ErrorResolution(ResponseAction.IGNORE)
+
+
+def describe_error(error: Exception) -> str:
+    """Plain words for what went wrong while talking to QuickBooks or Intuit's OAuth endpoint."""
+    if isinstance(error, AirbyteTracedException):
+        text = f"{error.message or ''} {error.internal_message or ''}"
+        if "invalid_client" in text:
+            return ("Intuit rejected the app's `client_id` / `client_secret` (invalid_client): copy them again "
+                    "from the Intuit developer portal (Keys & credentials).")
+        if "invalid_grant" in text:
+            return ("Intuit rejected the refresh token (invalid_grant): it expired, was revoked, or an older "
+                    "copy was used after a newer one was issued. Reconnect QuickBooks to get a new one.")
+        return error.message or str(error)
+    if isinstance(error, QuickBooksFault):
+        return f"QuickBooks answered with a fault: {error}"
+    if isinstance(error, requests.RequestException):
+        return f"QuickBooks could not be reached: {error}"
+    return str(error)
