@@ -281,6 +281,9 @@ class CoperniqWriter:
         Payments Coperniq recorded itself are unknown to QuickBooks, so an unpaid balance there never
         downgrades Coperniq's status; only a payment QuickBooks knows of moves it forward.
         """
+        if float(invoice.get("Balance") or 0) >= float(invoice.get("TotalAmt") or 0):
+            self.report.count("invoices", "unchanged")  # no payment in QuickBooks: nothing to tell Coperniq
+            return
         try:
             current = self.client.get_invoice(coperniq_id)
         except CoperniqNotFound:

@@ -288,6 +288,11 @@ class QuickBooksWriter:
                 elif facts.stage is None or facts.stage.casefold() not in self.stages:
                     self.report.count("invoices", "filtered")
                     continue
+            if qbo_invoice_id_from_description(invoice.get("description")):
+                # Born in QuickBooks (qbo:out:2 made this copy): QuickBooks owns it; writing the copy
+                # back would only echo it.
+                self.report.count("invoices", "owned_by_quickbooks")
+                continue
             wanted.append(invoice)
         return wanted, update_only
 
@@ -314,17 +319,11 @@ class QuickBooksWriter:
 
         lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None))
         lookup("CustomerRef", customer_ids)
-        # Invoices born in QuickBooks (qbo:out:2) name their QuickBooks Id in the description.
-        lookup("Id", {q for i in invoices if (q := qbo_invoice_id_from_description(i.get("description")))} - set(found))
         by_coperniq: dict[int, dict[str, Any]] = {}
         for row in found.values():
             coperniq_id = invoice_id_from_note(row.get("PrivateNote"))
             if coperniq_id is not None:
                 by_coperniq[coperniq_id] = row
-        for invoice in invoices:
-            qbo_id = qbo_invoice_id_from_description(invoice.get("description"))
-            if qbo_id and qbo_id in found and invoice["id"] not in by_coperniq:
-                by_coperniq[invoice["id"]] = found[qbo_id]
         return by_coperniq
 
     def _write_invoices(self, invoices: list[dict[str, Any]], update_only: set[int], index: CustomerIndex) -> None:
@@ -351,6 +350,9 @@ class QuickBooksWriter:
             if current is None:
                 operations.append(Operation("Invoice", "create", desired, "invoices", invoice["id"], invoice["id"]))
                 continue
+            # The bill-to address is the customer's at the time of invoicing: an issued invoice keeps it
+            # when the customer moves (and a re-sync from scratch must not rewrite history).
+            desired.pop("BillAddr", None)
             changes = invoice_changes(current, desired)
             if not changes:
                 self.report.count("invoices", "unchanged")

@@ -11,69 +11,34 @@ from typing import Any
 
 import pytest
 
-from connector_core.runner import Connection
-from sandboxes.coperniq import CoperniqSandbox
-from sandboxes.quickbooks import QuickBooksSandbox
-
-QBO_WRITES = r"/(batch|customer|invoice)$"
-COPERNIQ_WRITES = r"^/v1/(projects|contacts|invoices)"
-
-
-class TwoWay:
-    def __init__(self, coperniq: CoperniqSandbox, quickbooks: QuickBooksSandbox):
-        self.coperniq, self.quickbooks = coperniq, quickbooks
-        self.inbound = self._inbound()
-        self.outbound = self._outbound()
-
-    def _qbo(self) -> dict[str, Any]:
-        q = self.quickbooks
-        return {"client_id": q.client_id, "client_secret": q.client_secret, "realm_id": q.realm_id,
-                "refresh_token": q.current_refresh_token or q.refresh_token, "base_url": q.base_url,
-                "token_url": q.token_url}
-
-    def _coperniq(self) -> dict[str, Any]:
-        return {"api_key": self.coperniq.api_key, "base_url": self.coperniq.base_url}
-
-    def _inbound(self) -> Connection:
-        return Connection("source-coperniq", self._coperniq(), "destination-quickbooks", self._qbo())
-
-    def _outbound(self) -> Connection:
-        return Connection("source-quickbooks", self._qbo(), "destination-coperniq", self._coperniq())
-
-    def fresh(self) -> None:
-        """New connections with no state (a reset), as a user starting over would have."""
-        self.inbound, self.outbound = self._inbound(), self._outbound()
-
-    def round(self) -> tuple[int, int]:
-        """One round of both directions: (QuickBooks writes, Coperniq writes)."""
-        self.quickbooks.log.clear()
-        self.coperniq.log.clear()
-        for connection in (self.inbound, self.outbound):
-            read, write = connection.sync()
-            assert read.returncode == 0 and not read.errors, read.errors or read.stderr[-2000:]
-            assert write.returncode == 0 and not write.errors, write.errors or write.stderr[-2000:]
-        qbo_writes = self.quickbooks.log.count("POST", QBO_WRITES)
-        coperniq_writes = sum(self.coperniq.log.count(m, COPERNIQ_WRITES) for m in ("POST", "PATCH", "DELETE"))
-        return qbo_writes, coperniq_writes
+from demo.flows import TwoWaySync
 
 
 @pytest.fixture
-def two_way(coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> TwoWay:
+def two_way(coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> TwoWaySync:
     # Intuit may keep answering a superseded refresh token for up to a day; the two QuickBooks
     # connectors here share one app authorization, so the sandbox is given that grace.
-    return TwoWay(coperniq_sandbox_factory(projects=50, seed=17, daily_quota=None),
-                  qbo_sandbox_factory(customers=20, invoices=25, seed=17, throttle=False, refresh_token_grace=86400))
+    return TwoWaySync(coperniq_sandbox_factory(projects=50, seed=17, daily_quota=None),
+                      qbo_sandbox_factory(customers=20, invoices=25, seed=17, throttle=False,
+                                          refresh_token_grace=86400))
 
 
-def test_changes_cross_once_and_the_next_rounds_write_nothing(two_way: TwoWay) -> None:
-    two_way.round()  # the initial load
-    assert two_way.round() == (0, 0), "a quiet round must write nothing on either side"
+def _round(two_way: TwoWaySync) -> tuple[int, int]:
+    """One round of both directions; (QuickBooks writes, Coperniq writes)."""
+    result = two_way.round()
+    assert not result.errors, result.errors
+    return result.writes
+
+
+def test_changes_cross_once_and_the_next_rounds_write_nothing(two_way: TwoWaySync) -> None:
+    _round(two_way)  # the initial load
+    assert _round(two_way) == (0, 0), "a quiet round must write nothing on either side"
 
     project_id = sorted(two_way.coperniq.backend.projects)[3]
     two_way.coperniq.backend.update_project(project_id, {"title": "Okonkwo Residence"})
-    qbo_writes, coperniq_writes = two_way.round()
+    qbo_writes, coperniq_writes = _round(two_way)
     assert qbo_writes == 1 and coperniq_writes == 0  # one batch for the rename; its echo writes nothing
-    assert two_way.round() == (0, 0)
+    assert _round(two_way) == (0, 0)
 
     customer = next(c for c in two_way.quickbooks.backend.customers.values()
                     if f"Coperniq project #{project_id}" in (c.get("Notes") or ""))
@@ -81,16 +46,17 @@ def test_changes_cross_once_and_the_next_rounds_write_nothing(two_way: TwoWay) -
                                              BillAddr={"Line1": "901 W Riverside Dr", "City": "Austin",
                                                        "CountrySubDivisionCode": "TX", "PostalCode": "78704",
                                                        "Country": "US"})
-    qbo_writes, coperniq_writes = two_way.round()
+    qbo_writes, coperniq_writes = _round(two_way)
     assert coperniq_writes >= 1 and qbo_writes == 0
-    assert two_way.coperniq.backend.get_project(project_id)["address"] == ["901 W Riverside Dr, Austin, TX 78704"]
-    assert two_way.round() == (0, 0)
+    project = two_way.coperniq.backend.get_project(project_id, include_archived=True)
+    assert project["address"] == ["901 W Riverside Dr, Austin, TX 78704"]
+    assert _round(two_way) == (0, 0)
 
-    two_way.fresh()
-    assert two_way.round() == (0, 0), "a sync from scratch must write nothing when both sides agree"
+    two_way.reset()
+    assert _round(two_way) == (0, 0), "a sync from scratch must write nothing when both sides agree"
 
 
-def test_a_project_that_goes_to_quickbooks_and_back_keeps_title_address_and_contact(two_way: TwoWay) -> None:
+def test_a_project_that_goes_to_quickbooks_and_back_keeps_title_address_and_contact(two_way: TwoWaySync) -> None:
     backend = two_way.coperniq.backend
     project, _ = backend.create_project({"title": "Zoë Núñez – Solar + Battery",
                                          "address": ["1208 e 7th st apt 3b austin texas 78702"]}, match_by="title",
@@ -101,7 +67,7 @@ def test_a_project_that_goes_to_quickbooks_and_back_keeps_title_address_and_cont
     before_project = backend.get_project(project["id"])
     before_contact = backend.get_contact(contact["id"])
     for _ in range(3):
-        two_way.round()
+        _round(two_way)
     after_project = backend.get_project(project["id"])
     after_contact = backend.get_contact(contact["id"])
     for key in ("title", "address", "primaryEmail", "primaryPhone"):

@@ -1,0 +1,93 @@
+"""The four flows wired to the two sandboxes, as a scheduler would run them (used by the demo and tests).
+
+``inbound``  = source-coperniq | destination-quickbooks   (qbo:in:1 customers, qbo:in:2 invoices)
+``outbound`` = source-quickbooks | destination-coperniq   (qbo:out:1 projects, qbo:out:2 invoices)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector_core.runner import Connection, RunResult
+from sandboxes.coperniq import CoperniqSandbox
+from sandboxes.quickbooks import QuickBooksSandbox
+
+QBO_WRITES = r"/(batch|customer|invoice)$"
+QBO_READS = r"/(query|cdc|companyinfo/\d+|customer/\d+|invoice/\d+)$"
+COPERNIQ_WRITES = r"^/v1/(projects|contacts|invoices)"
+
+
+def coperniq_config(sandbox: CoperniqSandbox) -> dict[str, Any]:
+    return {"api_key": sandbox.api_key, "base_url": sandbox.base_url}
+
+
+def quickbooks_config(sandbox: QuickBooksSandbox, **extra: Any) -> dict[str, Any]:
+    return {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret, "realm_id": sandbox.realm_id,
+            "refresh_token": sandbox.current_refresh_token or sandbox.refresh_token,
+            "base_url": sandbox.base_url, "token_url": sandbox.token_url, **extra}
+
+
+@dataclass
+class Traffic:
+    """Requests one direction cost, as the sandboxes counted them."""
+
+    coperniq_reads: int = 0
+    coperniq_writes: int = 0
+    qbo_reads: int = 0
+    qbo_writes: int = 0
+
+
+@dataclass
+class Round:
+    inbound: tuple[RunResult, RunResult]
+    outbound: tuple[RunResult, RunResult]
+    inbound_traffic: Traffic
+    outbound_traffic: Traffic
+
+    @property
+    def writes(self) -> tuple[int, int]:
+        """(QuickBooks writes, Coperniq writes) of the whole round."""
+        t = (self.inbound_traffic, self.outbound_traffic)
+        return sum(x.qbo_writes for x in t), sum(x.coperniq_writes for x in t)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [e for result in (*self.inbound, *self.outbound) for e in result.errors]
+
+
+@dataclass
+class TwoWaySync:
+    coperniq: CoperniqSandbox
+    quickbooks: QuickBooksSandbox
+    outbound_config: dict[str, Any] = field(default_factory=dict)
+    inbound_config: dict[str, Any] = field(default_factory=dict)
+    inbound: Connection = field(init=False)
+    outbound: Connection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """New connections with no state, as after a reset in Airbyte."""
+        self.inbound = Connection("source-coperniq", coperniq_config(self.coperniq), "destination-quickbooks",
+                                  quickbooks_config(self.quickbooks, **self.inbound_config))
+        self.outbound = Connection("source-quickbooks", quickbooks_config(self.quickbooks), "destination-coperniq",
+                                   {**coperniq_config(self.coperniq), **self.outbound_config})
+
+    def _run(self, connection: Connection) -> tuple[tuple[RunResult, RunResult], Traffic]:
+        self.coperniq.log.clear()
+        self.quickbooks.log.clear()
+        results = connection.sync()
+        traffic = Traffic(
+            coperniq_reads=self.coperniq.log.count("GET", r"^/v1/"),
+            coperniq_writes=sum(self.coperniq.log.count(m, COPERNIQ_WRITES) for m in ("POST", "PATCH", "DELETE")),
+            qbo_reads=self.quickbooks.log.count(None, QBO_READS),
+            qbo_writes=self.quickbooks.log.count("POST", QBO_WRITES),
+        )
+        return results, traffic
+
+    def round(self) -> Round:
+        inbound, inbound_traffic = self._run(self.inbound)
+        outbound, outbound_traffic = self._run(self.outbound)
+        return Round(inbound, outbound, inbound_traffic, outbound_traffic)
