@@ -1,0 +1,3 @@
+from source_quickbooks.source import SourceQuickbooks
+
+__all__ = ["SourceQuickbooks"]
