@@ -171,3 +171,30 @@ def test_check_fails_with_a_clear_message(coperniq_sandbox: CoperniqSandbox, tmp
     assert expected in status["message"]
     if "api_key" in change:
         assert change["api_key"] not in json.dumps(result.messages)
+
+
+def test_edits_during_a_long_read_never_make_it_skip_a_record(coperniq_sandbox_factory: Any, tmp_path: Path) -> None:
+    # The sandbox pages by id; edits to records the reader already passed move them out of the
+    # frozen window and shift every later record back one place, past the reader.
+    import threading
+    import time
+
+    sandbox = coperniq_sandbox_factory(projects=800, seed=12, daily_quota=None)
+    sandbox.faults.delay(0.15, count=12, path=r"/v1/projects$")  # a slow read, so the edits land mid-read
+    passed = sorted(sandbox.backend.projects)[:40]
+
+    def edit_once_two_pages_are_read() -> None:
+        deadline = time.monotonic() + 60
+        while sandbox.log.count("GET", r"/v1/projects$") < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for project_id in passed:
+            sandbox.backend.update_project(project_id, {"description": "edited mid-read"})
+
+    editor = threading.Thread(target=edit_once_two_pages_are_read)
+    editor.start()
+    first = _read(tmp_path, _config(sandbox), streams=("projects",))
+    editor.join()
+    delivered = {r["id"] for r in first.records_of("projects")}
+    second = _read(tmp_path, _config(sandbox), state=_last_states(first.messages), streams=("projects",))
+    delivered |= {r["id"] for r in second.records_of("projects")}
+    assert delivered == set(sandbox.backend.projects)

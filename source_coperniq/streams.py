@@ -12,6 +12,9 @@ Instead each incremental read is one frozen time window ``(lower, upper)`` paged
   records that left the window in between (they were edited, so the next window has them) shift
   later records back by at most a page without losing them. Re-reads are duplicates, which the
   primary key deduplicates; nothing is skipped.
+- A read of several pages is only trusted if no record changed since the window froze: one
+  request of one record checks it; otherwise the window is read again (edits during a read move
+  records out of the window and shift the others back, which could skip one).
 - Timestamps are compared with millisecond precision; the next window starts one millisecond
   before the previous ``upper`` because the API's ``updated_after`` is strict.
 """
@@ -19,7 +22,7 @@ Instead each incremental read is one frozen time window ``(lower, upper)`` paged
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Generator, Iterable, Mapping, MutableMapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -34,6 +37,7 @@ from coperniq.client import MAX_PAGE_SIZE, CoperniqClient
 SCHEMAS = Path(__file__).parent / "schemas"
 CURSOR = "updatedAt"
 OVERLAP = timedelta(milliseconds=1)
+MAX_REREADS = 2
 
 
 def format_timestamp(moment: pendulum.DateTime) -> str:
@@ -107,11 +111,33 @@ class CoperniqStream(Stream, CheckpointMixin):
             lower = parse_timestamp(self._state[CURSOR]) if self._state.get(CURSOR) else self._start_date
             upper = (self._now or pendulum.now("UTC")).in_timezone("UTC")
             first_page = 1
-        yield from self._read_window(lower, upper, first_page=first_page, checkpoint=True)
+        stable_since = upper
+        for attempt in range(MAX_REREADS + 1):
+            pages = yield from self._read_window(lower, upper, first_page=first_page, checkpoint=True)
+            # One page is one atomic answer. Over several pages, a record edited meanwhile leaves the
+            # window and shifts the ones behind it back one place, past the reader: if anything changed
+            # since the window froze, read the window again (duplicates, never a loss).
+            if first_page == 1 and pages <= 1:
+                break
+            if not self._changed_since(stable_since):
+                break
+            if attempt == MAX_REREADS:
+                self.logger.warning(f"{self.name}: records kept changing during {MAX_REREADS + 1} reads of the "
+                                    "window; a record displaced by those edits may come only with a full refresh.")
+                break
+            self.logger.info(f"{self.name}: records changed during the read; reading the window again.")
+            stable_since, first_page = pendulum.now("UTC"), 1
         self._state = {CURSOR: format_timestamp(upper)}
 
+    def _changed_since(self, moment: pendulum.DateTime) -> bool:
+        """Whether any record of this stream was updated after ``moment`` (one request of one record)."""
+        page = self._client.list_page(self._name, page=1, page_size=1,
+                                      updated_after=format_timestamp(moment - OVERLAP), **self._extra_params)
+        return bool(page.records)
+
     def _read_window(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime | None,
-                     first_page: int, checkpoint: bool) -> Iterable[Mapping[str, Any]]:
+                     first_page: int, checkpoint: bool) -> Generator[Mapping[str, Any], None, int]:
+        """Page through the window; returns how many pages it read."""
         after = format_timestamp(lower - OVERLAP) if lower else None
         before = format_timestamp(upper) if upper else None
         page_number = first_page
@@ -126,5 +152,5 @@ class CoperniqStream(Stream, CheckpointMixin):
                 }
             yield from page.records
             if not page.has_more or not page.records:
-                return
+                return page_number - first_page + 1
             page_number += 1

@@ -125,6 +125,7 @@ def test_given_records_not_sorted_by_updated_at_when_incremental_then_cursor_is_
 def test_given_long_window_when_incremental_then_checkpoint_after_each_page_keeps_cursor_and_next_page(
         requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/projects", _pages([_project(i) for i in range(250)]))
+    requests_mock.get(f"{BASE}/projects?page_size=1", json=[])  # nothing changed during the read
     output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
     blobs = [m.state.stream.stream_state.__dict__ for m in output.state_messages]
     mid = [b for b in blobs if "window" in b]
@@ -215,3 +216,24 @@ def test_given_good_key_when_check_then_one_cheap_request(requests_mock: rm.Mock
     status = SourceCoperniq().check(logging.getLogger("test"), CONFIG)
     assert status.status.value == "SUCCEEDED"
     assert _query(requests_mock.request_history[0])["page_size"] == "1"
+
+
+def test_given_records_changed_during_a_multi_page_read_when_incremental_then_the_window_is_read_again(
+        requests_mock: rm.Mocker) -> None:
+    # An edit during the read moves a record out of the frozen window and shifts the rest back one
+    # place, so a record can slip past the reader: a change seen after the read triggers one re-read.
+    pages = _pages([_project(i) for i in range(150)])
+    requests_mock.get(f"{BASE}/projects", pages + pages)
+    requests_mock.get(f"{BASE}/projects?page_size=1", [{"json": [_project(7, "2030-01-01T00:00:00.000Z")]},
+                                                        {"json": []}])
+    output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
+    ids = [r.record.data["id"] for r in output.records]
+    assert sorted(set(ids)) == list(range(150)) and len(ids) == 300  # read twice: duplicates, no loss
+    checks = [r for r in requests_mock.request_history if _query(r)["page_size"] == "1"]
+    assert len(checks) == 2
+
+
+def test_given_a_single_page_window_then_no_extra_request_is_made(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(f"{BASE}/projects", _pages([_project(i) for i in range(30)]))
+    _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
+    assert requests_mock.call_count == 1
