@@ -77,7 +77,7 @@ class CoperniqWriter:
         self.report = WriteReport()
         self._customers: dict[str, dict[str, Any]] = {}
         self._invoices: dict[str, dict[str, Any]] = {}
-        self._project_of_customer: dict[str, int] = {}
+        self._project_of_customer: dict[str, int | None] = {}
         self._project_invoices: dict[int, list[dict[str, Any]]] = {}
 
     # -- buffering -----------------------------------------------------------------------------
@@ -242,8 +242,7 @@ class CoperniqWriter:
                                                                   include_archived="true").records
                            if display_name_matches(name, p.get("title"), p["id"])]
                 found = matches[0] if len(matches) == 1 else None  # two projects of that title: ambiguous
-            if found is not None:
-                self._project_of_customer[customer_id] = found
+            self._project_of_customer[customer_id] = found  # a miss is remembered too: one search per customer
             return found
         return self._project_of_customer[customer_id]
 
