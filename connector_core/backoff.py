@@ -7,7 +7,7 @@ import random
 import time
 
 import requests
-from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -55,3 +55,19 @@ class RetryAfterBackoff(BackoffStrategy):
         ceiling = min(self.cap, self.base * 2 ** max(attempt_count, 0))
         # Never exactly zero: the CDK treats a falsy wait as "no opinion" and uses its own.
         return max(ceiling * 0.01, self._rng.uniform(0, ceiling))
+
+
+class RetryBudget(ErrorHandler):
+    """An error handler's retry budget (how many tries, how long); subclasses classify the answers."""
+
+    def __init__(self, max_retries: int = 5, max_time: int = 600):
+        self._max_retries = max_retries
+        self._max_time = max_time
+
+    @property
+    def max_retries(self) -> int | None:
+        return self._max_retries
+
+    @property
+    def max_time(self) -> int | None:
+        return self._max_time

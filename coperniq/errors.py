@@ -6,7 +6,9 @@ from typing import Any
 
 import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler, ErrorResolution, ResponseAction
+from airbyte_cdk.sources.streams.http.error_handlers import ErrorResolution, ResponseAction
+
+from connector_core.backoff import RetryBudget
 
 # The reference states 5,000 requests a day per key in prose but names no headers; these are the
 # names the sandbox sends and the client reads (see sandboxes/coperniq/README.md).
@@ -43,7 +45,7 @@ class CoperniqNotFound(CoperniqError):
     """404: the record does not exist (deleted, or an id from another company)."""
 
 
-class CoperniqErrorHandler(ErrorHandler):
+class CoperniqErrorHandler(RetryBudget):
     """Which answers are retried, which stop the sync, and which go back to the caller.
 
     - 401/403: the key is wrong or lacks access; retrying cannot help (config_error).
@@ -53,18 +55,6 @@ class CoperniqErrorHandler(ErrorHandler):
     - other 4xx: returned to the caller, which raises a typed :class:`CoperniqError` so a
       destination can report the one record and go on.
     """
-
-    def __init__(self, max_retries: int = 5, max_time: int = 600):
-        self._max_retries = max_retries
-        self._max_time = max_time
-
-    @property
-    def max_retries(self) -> int | None:
-        return self._max_retries
-
-    @property
-    def max_time(self) -> int | None:
-        return self._max_time
 
     def interpret_response(self, response_or_exception: requests.Response | Exception | None = None) -> ErrorResolution:
         if isinstance(response_or_exception, Exception) or response_or_exception is None:

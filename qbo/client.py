@@ -80,7 +80,7 @@ class QuickBooksClient:
             logger=self.logger,
             session=session,
             authenticator=self.authenticator,
-            error_handler=QuickBooksErrorHandler(max_retries=max_retries),
+            error_handler=QuickBooksErrorHandler(max_retries=max_retries, max_time=900),
             backoff_strategy=RetryAfterBackoff(),
             request_timeout=timeout,
         )

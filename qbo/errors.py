@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler, ErrorResolution, ResponseAction
+from airbyte_cdk.sources.streams.http.error_handlers import ErrorResolution, ResponseAction
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connector_core.backoff import RetryBudget
 
 # Fault codes the connectors act on (Intuit's "Error codes" page).
 STALE_OBJECT = "5010"
@@ -94,7 +96,7 @@ def fault_from_response(response: requests.Response) -> QuickBooksFault:
                                     response.status_code)
 
 
-class QuickBooksErrorHandler(ErrorHandler):
+class QuickBooksErrorHandler(RetryBudget):
     """What each QuickBooks answer means for the request that got it.
 
     - 401: the access token expired or was revoked; refresh once and retry (the CDK's
@@ -105,18 +107,6 @@ class QuickBooksErrorHandler(ErrorHandler):
     - 400 and other 4xx: a validation fault for this one object; returned to the caller, which
       reports the record and goes on.
     """
-
-    def __init__(self, max_retries: int = 6, max_time: int = 900):
-        self._max_retries = max_retries
-        self._max_time = max_time
-
-    @property
-    def max_retries(self) -> int | None:
-        return self._max_retries
-
-    @property
-    def max_time(self) -> int | None:
-        return self._max_time
 
     def interpret_response(self, response_or_exception: requests.Response | Exception | None = None) -> ErrorResolution:
         if not isinstance(response_or_exception, requests.Response):

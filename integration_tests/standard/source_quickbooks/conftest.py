@@ -20,16 +20,6 @@ from sandboxes.quickbooks import make_sandbox
 CONFIGS = Path(__file__).parent / "sandbox_configs"  # not "secrets": the suite marks those requires_creds
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Docker image tests and tests against real credentials cannot run here (no engine, no keys)."""
-    for item in list(items):
-        if Path(str(item.fspath)).parent == Path(__file__).parent and (
-                item.get_closest_marker("image_tests") or item.get_closest_marker("requires_creds")
-                or "docker" in item.name):
-            items.remove(item)
-            config.hook.pytest_deselected(items=[item])
-
-
 @pytest.fixture(scope="module", autouse=True)
 def quickbooks_standard_sandbox() -> Iterator[None]:
     sandbox = make_sandbox(customers=40, invoices=60, seed=21, throttle=False).start()
