@@ -8,6 +8,7 @@ Buffering across STATE messages (instead of flushing at each one) is what lets w
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections import Counter
@@ -15,7 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
+import orjson
+from airbyte_cdk.destinations import Destination
+from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessageSerializer, Level, Type
 
 DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
 
@@ -105,3 +108,34 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     summary = writer.report.summary()
     logger.info(summary)
     yield log_message(f"Write summary: {summary}")
+
+
+class TolerantDestination(Destination):
+    """A destination whose input loop survives a malformed line.
+
+    The CDK skips a line that is not JSON but stops the whole sync on JSON that is not a valid
+    Airbyte message (a RECORD whose ``data`` is not an object, say). One bad record must not sink
+    a sync of ten thousand: such a line is reported (stream and reason, never its content) and
+    skipped. Overrides the CDK's ``_parse_input_stream``, the only hook for it.
+    """
+
+    def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterable[AirbyteMessage]:
+        logger = logging.getLogger("airbyte")
+        for number, line in enumerate(input_stream, start=1):
+            try:
+                raw = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                logger.warning(f"Skipped input line {number}: not JSON.")
+                continue
+            try:
+                yield AirbyteMessageSerializer.load(raw)
+            except Exception as error:  # the CDK raises several types for an invalid message
+                stream = raw.get("record", {}).get("stream") if isinstance(raw, dict) and isinstance(
+                    raw.get("record"), dict) else None
+                where = f" of stream {stream!r}" if stream else ""
+                record = raw.get("record") if isinstance(raw, dict) else None
+                if isinstance(record, dict) and not isinstance(record.get("data"), dict):
+                    reason = "its record `data` is not a JSON object"
+                else:
+                    reason = " ".join(str(error).split())[:200] or type(error).__name__
+                logger.warning(f"Skipped input line {number}{where}: not a valid Airbyte message ({reason}).")

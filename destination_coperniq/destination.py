@@ -7,11 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
-from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.destination import run_write
+from connector_core.destination import TolerantDestination, run_write
 from coperniq.client import client_from_config
 from coperniq.errors import CoperniqError
 from destination_coperniq.writer import CoperniqWriter
@@ -20,7 +19,7 @@ from destination_coperniq.writer import CoperniqWriter
 BUFFER_SIZE = 50
 
 
-class DestinationCoperniq(Destination):
+class DestinationCoperniq(TolerantDestination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
             client = client_from_config(config, logger, max_retries=1)

@@ -7,12 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
-from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.config import config_error
-from connector_core.destination import run_write
+from connector_core.destination import TolerantDestination, run_write
 from destination_quickbooks.writer import QuickBooksWriter
 from qbo.client import QuickBooksClient
 from qbo.errors import QuickBooksFault, describe_error
@@ -27,7 +26,7 @@ def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None
         raise config_error(str(error)) from error
 
 
-class DestinationQuickbooks(Destination):
+class DestinationQuickbooks(TolerantDestination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
             client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes

@@ -83,3 +83,21 @@ def test_given_state_with_empty_buffer_then_it_passes_straight_through() -> None
 def test_given_a_bad_record_then_it_is_reported_and_the_others_are_committed() -> None:
     journal = _run([_record(1), _record(2, bad=True), _record(3), _state(3)], max_buffered=10)
     assert journal == ["commit [1, 3]", "skipped-report", "state 3"]
+
+
+def test_a_line_that_is_not_a_valid_message_is_skipped_and_the_rest_are_read(caplog: Any) -> None:
+    import io
+    import json
+
+    from destination_coperniq import DestinationCoperniq
+
+    lines = [json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": {"Id": "1"}, "emitted_at": 0}}),
+             json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": "not an object", "emitted_at": 0}}),
+             "{not json",
+             json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": {"Id": "2"}, "emitted_at": 0}})]
+    with caplog.at_level(logging.WARNING):
+        messages = list(DestinationCoperniq()._parse_input_stream(io.StringIO("\n".join(lines) + "\n")))
+    assert [m.record.data["Id"] for m in messages] == ["1", "2"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("line 2 of stream 'customers'" in w and "not a JSON object" in w for w in warnings)
+    assert any("line 3" in w and "not JSON" in w for w in warnings)
