@@ -91,10 +91,10 @@ def test_a_line_that_is_not_a_valid_message_is_skipped_and_the_rest_are_read(cap
 
     from destination_coperniq import DestinationCoperniq
 
-    lines = [json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": {"Id": "1"}, "emitted_at": 0}}),
-             json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": "not an object", "emitted_at": 0}}),
-             "{not json",
-             json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": {"Id": "2"}, "emitted_at": 0}})]
+    def line(data: Any) -> str:
+        return json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": data, "emitted_at": 0}})
+
+    lines = [line({"Id": "1"}), line("not an object"), "{not json", line({"Id": "2"})]
     with caplog.at_level(logging.WARNING):
         messages = list(DestinationCoperniq()._parse_input_stream(io.StringIO("\n".join(lines) + "\n")))
     assert [m.record.data["Id"] for m in messages] == ["1", "2"]
