@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench fault-tolerance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The whole fault-tolerance matrix (every seed, fault and bad input; ~16 min). `make test` runs its fast subset.
+fault-tolerance: $(STAMP)
+	$(BIN)/python -m pytest integration_tests/fault_tolerance --fault-full
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 from airbyte_cdk.destinations import Destination
-from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessageSerializer, Level, Type
+from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessageSerializer, FailureType, Level, Type
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
 
@@ -36,6 +37,11 @@ class RecordIssue:
     stream: str
     record_id: Any
     reason: str
+    skipped: bool = True  # False: written, with something the user should know (a shortened value, say)
+
+    def log_line(self) -> str:
+        verb = "Skipped" if self.skipped else "Wrote"
+        return f"{verb} {self.stream} record {self.record_id}{'' if self.skipped else ' with a caveat'}: {self.reason}"
 
 
 @dataclass
@@ -44,6 +50,7 @@ class WriteReport:
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     issues: list[RecordIssue] = field(default_factory=list)
+    fail_fast: bool = False  # the user's ``on_record_error: fail``: a record that cannot be written stops the sync
 
     def count(self, stream: str, action: str, n: int = 1) -> None:
         self.counts[(stream, action)] += n
@@ -51,6 +58,17 @@ class WriteReport:
     def skip(self, stream: str, record_id: Any, reason: str) -> None:
         self.counts[(stream, "skipped")] += 1
         self.issues.append(RecordIssue(stream, record_id, reason))
+
+    def reject(self, stream: str, record_id: Any, reason: str) -> None:
+        """A record that cannot be written: skipped and reported, or the end of the sync with ``fail_fast``."""
+        if self.fail_fast:
+            raise AirbyteTracedException(message=f"{stream} record {record_id} was not written: {reason}",
+                                         failure_type=FailureType.system_error)
+        self.skip(stream, record_id, reason)
+
+    def caveat(self, stream: str, record_id: Any, reason: str) -> None:
+        """A record written, but not quite as sent: reported like a skip, counted as written."""
+        self.issues.append(RecordIssue(stream, record_id, reason, skipped=False))
 
     def total(self, action: str) -> int:
         return sum(n for (_, a), n in self.counts.items() if a == action)
@@ -90,7 +108,7 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
         if writer.buffered():
             writer.flush()
         for issue in writer.report.issues[reported:]:
-            yield log_message(f"Skipped {issue.stream} record {issue.record_id}: {issue.reason}", Level.WARN)
+            yield log_message(issue.log_line(), Level.WARN)
         reported = len(writer.report.issues)
         yield from held_states
         held_states = []

@@ -8,7 +8,8 @@ the retry budget come from the CDK's ``HttpClient``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from airbyte_cdk.sources.streams.http.http_client import HttpClient
 from connector_core.backoff import RetryAfterBackoff
 from connector_core.config import config_error
 from connector_core.http import RequestCounter, validate_base_url
-from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler
+from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler, CoperniqUncertainWrite
 
 DEFAULT_BASE_URL = "https://api.coperniq.io/v1"
 MAX_PAGE_SIZE = 100  # the documented maximum of every list endpoint
@@ -58,15 +59,17 @@ class CoperniqClient:
         session = self.requests.attach(requests.Session())
         session.headers["Accept"] = "application/json"
         session.hooks["response"].append(self._observe_quota)
-        self._http = HttpClient(
-            name="coperniq",
-            logger=self.logger,
-            session=session,
-            authenticator=ApiKeyAuth(api_key),
-            error_handler=CoperniqErrorHandler(max_retries=max_retries),
-            backoff_strategy=backoff or RetryAfterBackoff(),
-            request_timeout=timeout,
-        )
+        self._backoff = backoff or RetryAfterBackoff()
+        self.max_retries = max_retries
+
+        def http_client(retry_uncertain: bool) -> HttpClient:
+            return HttpClient(name="coperniq", logger=self.logger, session=session, authenticator=ApiKeyAuth(api_key),
+                              error_handler=CoperniqErrorHandler(max_retries=max_retries,
+                                                                 retry_uncertain=retry_uncertain),
+                              backoff_strategy=self._backoff, request_timeout=timeout)
+
+        self._http = http_client(retry_uncertain=True)
+        self._http_create = http_client(retry_uncertain=False)  # see _create
 
     def _observe_quota(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         remaining = response.headers.get(RATE_LIMIT_REMAINING)
@@ -74,15 +77,40 @@ class CoperniqClient:
             self.rate_limit_remaining = int(remaining)
 
     def _request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
-                 json: Mapping[str, Any] | None = None) -> Any:
+                 json: Mapping[str, Any] | None = None, http: HttpClient | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        _, response = self._http.send_request(method, f"{self.base_url}{path}", request_kwargs={},
-                                              params=clean, json=json)
+        _, response = (http or self._http).send_request(method, f"{self.base_url}{path}", request_kwargs={},
+                                                        params=clean, json=json)
+        if response is None or response.status_code >= 500:  # only from _http_create
+            status = "no answer" if response is None else f"{response.status_code}"
+            raise CoperniqUncertainWrite(0 if response is None else response.status_code,
+                                         f"{method} {path} got {status}; it may or may not have been applied")
         if response.status_code >= 400:
             raise CoperniqError.from_response(response)
         if not response.content:
             return None
         return response.json()
+
+    def _create(self, path: str, body: Mapping[str, Any],
+                find_created: Callable[[], dict[str, Any] | None] | None) -> dict[str, Any]:
+        """POST a new record exactly once.
+
+        A POST is not idempotent: when the connection breaks or a 5xx comes back, the record may
+        exist already. Before each new attempt ``find_created`` looks for it; a found record is the
+        answer. Without ``find_created`` the outcome stays unknown and is raised.
+        """
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._request("POST", path, json=body, http=self._http_create)
+            except CoperniqUncertainWrite as error:
+                if find_created is None or attempt == self.max_retries:
+                    raise
+                self.logger.info(f"{error}; checking whether it was created before trying again.")
+                time.sleep(self._backoff.backoff_time(None, attempt) or 0)
+                created = find_created()
+                if created is not None:
+                    return created
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # -- lists ---------------------------------------------------------------------------------
 
@@ -150,8 +178,9 @@ class CoperniqClient:
     def get_contact(self, contact_id: int) -> dict[str, Any]:
         return self._request("GET", f"/contacts/{contact_id}")
 
-    def create_contact(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/contacts", json=body)
+    def create_contact(self, body: Mapping[str, Any],
+                       find_created: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+        return self._create("/contacts", body, find_created)
 
     def update_contact(self, contact_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/contacts/{contact_id}", json=body)
@@ -161,8 +190,9 @@ class CoperniqClient:
     def get_invoice(self, invoice_id: int) -> dict[str, Any]:
         return self._request("GET", f"/invoices/{invoice_id}")
 
-    def create_invoice(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/invoices", json=body)
+    def create_invoice(self, body: Mapping[str, Any],
+                       find_created: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+        return self._create("/invoices", body, find_created)
 
     def update_invoice(self, invoice_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/invoices/{invoice_id}", json=body)

@@ -45,6 +45,10 @@ class CoperniqNotFound(CoperniqError):
     """404: the record does not exist (deleted, or an id from another company)."""
 
 
+class CoperniqUncertainWrite(CoperniqError):
+    """A create whose outcome is unknown: the connection broke or a 5xx came back, maybe after the commit."""
+
+
 class CoperniqErrorHandler(RetryBudget):
     """Which answers are retried, which stop the sync, and which go back to the caller.
 
@@ -54,10 +58,19 @@ class CoperniqErrorHandler(RetryBudget):
     - 5xx and network errors: transient; retried with backoff.
     - other 4xx: returned to the caller, which raises a typed :class:`CoperniqError` so a
       destination can report the one record and go on.
+
+    With ``retry_uncertain=False`` (creates: POST is not idempotent) a 5xx or a broken connection
+    goes back to the caller too, which looks for the record before trying again.
     """
+
+    def __init__(self, max_retries: int = 5, max_time: int = 600, retry_uncertain: bool = True):
+        super().__init__(max_retries, max_time)
+        self._retry_uncertain = retry_uncertain
 
     def interpret_response(self, response_or_exception: requests.Response | Exception | None = None) -> ErrorResolution:
         if isinstance(response_or_exception, Exception) or response_or_exception is None:
+            if not self._retry_uncertain:
+                return ErrorResolution(ResponseAction.IGNORE)
             return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
                                    f"Coperniq could not be reached: {response_or_exception}")
         response = response_or_exception
@@ -77,6 +90,8 @@ class CoperniqErrorHandler(RetryBudget):
             return ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.transient_error,
                                    "Coperniq rate limit reached; backing off.")
         if status >= 500:
+            if not self._retry_uncertain:
+                return ErrorResolution(ResponseAction.IGNORE)
             return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
                                    f"Coperniq server error {status}; retrying.")
         return ErrorResolution(ResponseAction.IGNORE)

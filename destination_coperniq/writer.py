@@ -41,7 +41,9 @@ from mapping.qbo_to_coperniq import (
     coperniq_invoice_fields,
     invoice_status,
     project_changes,
+    record_problem,
 )
+from mapping.values import money_amount
 
 STREAMS = ("customers", "invoices")
 # Requests one record may need at most (read project, search contact, patch both): the quota guard's unit.
@@ -73,8 +75,7 @@ class CoperniqWriter:
         self.catalog_item_id = config.get("invoice_catalog_item_id")
         self.min_remaining = int(config.get("min_remaining_quota", 100) or 0)
         self.dry_run = bool(config.get("dry_run"))
-        self.fail_fast = config.get("on_record_error") == "fail"
-        self.report = WriteReport()
+        self.report = WriteReport(fail_fast=config.get("on_record_error") == "fail")
         self._customers: dict[str, dict[str, Any]] = {}
         self._invoices: dict[str, dict[str, Any]] = {}
         self._project_of_customer: dict[str, int | None] = {}
@@ -93,6 +94,10 @@ class CoperniqWriter:
         if not isinstance(record_id, str | int) or isinstance(record_id, bool) or not str(record_id).strip():
             self.report.skip(stream, record_id, "record has no QuickBooks `Id`")
             return
+        problem = None if is_deleted(record) else record_problem(stream, dict(record))
+        if problem is not None:
+            self.report.reject(stream, record_id, f"cannot be mapped to Coperniq: {problem}")
+            return
         (self._customers if stream == "customers" else self._invoices)[str(record_id)] = dict(record)
 
     def flush(self) -> None:
@@ -109,7 +114,9 @@ class CoperniqWriter:
         try:
             write(record)
         except CoperniqError as error:
-            self._reject(stream, record_id, str(error))
+            self.report.reject(stream, record_id, str(error))
+        except (ValueError, TypeError, AttributeError, ArithmeticError) as error:  # the checks in add() missed it
+            self.report.reject(stream, record_id, f"cannot be mapped to Coperniq: {type(error).__name__}: {error}")
 
     def _guard_quota(self) -> None:
         remaining = self.client.rate_limit_remaining
@@ -119,12 +126,6 @@ class CoperniqWriter:
                         f"{self.min_remaining} kept in reserve). The sync stopped after its last committed state; "
                         "the next run resumes from there.",
                 failure_type=FailureType.transient_error)
-
-    def _reject(self, stream: str, record_id: Any, reason: str) -> None:
-        if self.fail_fast:
-            raise AirbyteTracedException(message=f"Coperniq rejected {stream} record {record_id}: {reason}",
-                                         failure_type=FailureType.system_error)
-        self.report.skip(stream, record_id, reason)
 
     # -- qbo:out:1 -----------------------------------------------------------------------------
 
@@ -186,9 +187,20 @@ class CoperniqWriter:
         changes = contact_changes(dict(customer), contact)
         if contact is None:
             body = {**changes, "projectIds": [project["id"]]}
-            return self._apply("customers", "create_contact", body, lambda: self.client.create_contact(body))
+            return self._apply("customers", "create_contact", body, lambda: self.client.create_contact(
+                body, find_created=lambda: self._created_contact(body, project["id"])))
         return self._apply("customers", "update_contact", changes,
                            lambda: self.client.update_contact(contact["id"], changes))
+
+    def _created_contact(self, body: Mapping[str, Any], project_id: int) -> dict[str, Any] | None:
+        """The contact a create whose answer was lost may have made: same name, linked to the project."""
+        probe = next(iter(body.get("emails") or []), None) or next(iter(body.get("phones") or []), None) \
+            or body["name"]
+        for contact in self.client.search_contacts(str(probe)):
+            linked = any(p.get("id") == project_id for p in contact.get("projects") or [])
+            if linked and contact.get("name") == body["name"]:
+                return contact
+        return None
 
     def _unlinked_customer(self, customer: dict[str, Any]) -> None:
         if not self.upsert_unlinked:
@@ -230,6 +242,11 @@ class CoperniqWriter:
             self._project_invoices[project_id] = self.client.list_project_invoices(project_id)
         return self._project_invoices[project_id]
 
+    def _copy_of(self, project_id: int, qbo_invoice_id: Any) -> dict[str, Any] | None:
+        """The Coperniq invoice made from this QuickBooks invoice (its description carries the marker)."""
+        return next((i for i in self._invoices_of(project_id)
+                     if qbo_invoice_id_from_description(i.get("description")) == str(qbo_invoice_id)), None)
+
     def _project_for_invoice(self, invoice: Mapping[str, Any]) -> int | None:
         """The invoice's customer's project: from this run's customers, the DisplayName suffix, or a
         title search (an incremental sync brings a new invoice without its unchanged customer)."""
@@ -260,11 +277,16 @@ class CoperniqWriter:
             self.report.skip("invoices", invoice["Id"], "its customer is linked to no Coperniq project")
             return
         desired = coperniq_invoice_fields(invoice, self._catalog_item())
-        existing = next((i for i in self._invoices_of(project_id)
-                         if qbo_invoice_id_from_description(i.get("description")) == str(invoice["Id"])), None)
+        existing = self._copy_of(project_id, invoice["Id"])
         if existing is None:
             body = {"recordId": project_id, **desired}
-            created = self._apply("invoices", "create", body, lambda: self.client.create_invoice(body))
+
+            def created_meanwhile() -> dict[str, Any] | None:  # the answer to the create was lost
+                self._project_invoices.pop(project_id, None)
+                return self._copy_of(project_id, invoice["Id"])
+
+            created = self._apply("invoices", "create", body,
+                                  lambda: self.client.create_invoice(body, find_created=created_meanwhile))
             if created and not self.dry_run:
                 self._project_invoices.pop(project_id, None)  # re-read once if another invoice needs it
             return
@@ -280,7 +302,9 @@ class CoperniqWriter:
         Payments Coperniq recorded itself are unknown to QuickBooks, so an unpaid balance there never
         downgrades Coperniq's status; only a payment QuickBooks knows of moves it forward.
         """
-        if float(invoice.get("Balance") or 0) >= float(invoice.get("TotalAmt") or 0):
+        total = money_amount(invoice.get("TotalAmt"), "TotalAmt")
+        balance = money_amount(invoice.get("Balance", total), "Balance")
+        if balance >= total:
             self.report.count("invoices", "unchanged")  # no payment in QuickBooks: nothing to tell Coperniq
             return
         try:
@@ -288,7 +312,7 @@ class CoperniqWriter:
         except CoperniqNotFound:
             self.report.skip("invoices", invoice["Id"], f"its Coperniq invoice {coperniq_id} no longer exists")
             return
-        status = invoice_status(invoice.get("TotalAmt") or 0, invoice.get("Balance") or 0, current.get("status"))
+        status = invoice_status(total, balance, current.get("status"))
         changes = {"status": status} if PAYMENT_RANK.get(status, 0) > PAYMENT_RANK.get(current.get("status"), 0) \
             else {}
         if not self._apply("invoices", "update", changes, lambda: self.client.update_invoice(coperniq_id, changes)):

@@ -7,29 +7,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
-from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, FailureType, Status
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.config import config_error
 from connector_core.destination import TolerantDestination, run_write
 from destination_quickbooks.writer import QuickBooksWriter
-from qbo.client import QuickBooksClient
+from qbo.client import client_from_config
 from qbo.errors import QuickBooksFault, describe_error
-
-
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None,
-                 max_retries: int = 6) -> QuickBooksClient:
-    """The shared client over a mutable copy of ``config`` (the authenticator rewrites rotated tokens in it)."""
-    try:
-        return QuickBooksClient(dict(config), logger=logger, max_retries=max_retries)
-    except (ValueError, KeyError) as error:
-        raise config_error(str(error)) from error
 
 
 class DestinationQuickbooks(TolerantDestination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
-            client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes
+            client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             company = client.company_info()
         except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=describe_error(error))
@@ -41,5 +32,11 @@ class DestinationQuickbooks(TolerantDestination):
         """Upsert every record; a STATE message is passed on only after every record before it is
         committed in QuickBooks (see connector_core.destination)."""
         logger = logging.getLogger("airbyte.destination_quickbooks")
-        writer = QuickBooksWriter(build_client(config, logger), config, logger)
-        yield from run_write(writer, input_messages, logger)
+        try:
+            writer = QuickBooksWriter(client_from_config(config, logger), config, logger)
+            yield from run_write(writer, input_messages, logger)
+        except AirbyteTracedException as error:
+            if error.failure_type != FailureType.config_error:
+                raise
+            # The CDK's OAuth errors speak of "this source"; say what to do in this destination's words.
+            raise config_error(describe_error(error), error.internal_message) from error

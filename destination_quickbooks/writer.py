@@ -32,7 +32,15 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.destination import WriteReport
-from mapping.coperniq_to_qbo import customer_changes, customer_fields, invoice_changes, invoice_fields, primary_contact
+from mapping.coperniq_to_qbo import (
+    customer_changes,
+    customer_fields,
+    invoice_changes,
+    invoice_fields,
+    primary_contact,
+    record_problem,
+    shortened_title,
+)
 from mapping.links import (
     clean_display_name,
     customer_notes_with_link,
@@ -121,8 +129,7 @@ class QuickBooksWriter:
         self.item_name = str(config.get("item_name") or "Services")
         self.description_target = str(config.get("invoice_description_target") or "CustomerMemo")
         self.dry_run = bool(config.get("dry_run"))
-        self.fail_fast = config.get("on_record_error") == "fail"
-        self.report = WriteReport()
+        self.report = WriteReport(fail_fast=config.get("on_record_error") == "fail")
         self._projects: dict[int, dict[str, Any]] = {}
         self._contacts: dict[int, dict[str, Any]] = {}
         self._invoices: dict[int, dict[str, Any]] = {}
@@ -144,6 +151,13 @@ class QuickBooksWriter:
         if not isinstance(record_id, int) or isinstance(record_id, bool):
             self.report.skip(stream, record_id, "record has no integer `id`")
             return
+        problem = record_problem(stream, dict(record))
+        if problem is not None:
+            self.report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
+            return
+        caveat = shortened_title(dict(record)) if stream == "projects" else None
+        if caveat is not None:
+            self.report.caveat(stream, record_id, caveat)
         # A later version of the same record replaces the earlier one (at-least-once delivery).
         {"projects": self._projects, "contacts": self._contacts, "invoices": self._invoices}[stream][record_id] = \
             dict(record)
@@ -173,9 +187,14 @@ class QuickBooksWriter:
                              {i["record"]["id"] for i in wanted_invoices if i["id"] not in update_only})
         operations = []
         for project_id in project_ids:
-            operation = self._customer_operation(project_id, projects.get(project_id),
-                                                 contacts_by_project.get(project_id, []), titles.get(project_id),
-                                                 index)
+            try:
+                operation = self._customer_operation(project_id, projects.get(project_id),
+                                                     contacts_by_project.get(project_id, []), titles.get(project_id),
+                                                     index)
+            except (ValueError, TypeError, AttributeError, ArithmeticError) as error:  # the checks in add() missed it
+                self.report.reject("projects", project_id,
+                                   f"cannot be mapped to QuickBooks: {type(error).__name__}: {error}")
+                continue
             if operation is not None:
                 operations.append(operation)
         for contact in contacts.values():
@@ -343,8 +362,8 @@ class QuickBooksWriter:
             try:
                 desired = invoice_fields(invoice, str(customer["Id"]), item_ref, customer.get("BillAddr"),
                                          self.description_target)
-            except (ValueError, TypeError, ArithmeticError) as error:
-                self._reject("invoices", invoice["id"], f"cannot be mapped: {error}")
+            except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
+                self.report.reject("invoices", invoice["id"], f"cannot be mapped to QuickBooks: {error}")
                 continue
             current = existing.get(invoice["id"])
             if current is None:
@@ -384,7 +403,8 @@ class QuickBooksWriter:
                 if isinstance(fixed, Operation):
                     retries.append(fixed)
                 elif not fixed:
-                    self._reject(op.stream, op.record_id, str(fault or "no answer for this batch item"))
+                    self.report.reject(op.stream, op.record_id,
+                                       f"QuickBooks rejected it: {fault or 'no answer for this batch item'}")
         if retries:
             self._execute(retries, index, retry=False)
 
@@ -420,11 +440,3 @@ class QuickBooksWriter:
                 return Operation(op.entity, op.operation, {**op.body, "DisplayName": name}, op.stream, op.record_id,
                                  op.key)
         return False
-
-    def _reject(self, stream: str, record_id: Any, reason: str) -> None:
-        if self.fail_fast:
-            raise AirbyteTracedException(
-                message=f"QuickBooks rejected {stream} record {record_id}: {reason}",
-                failure_type=FailureType.system_error)
-        self.report.skip(stream, record_id, f"QuickBooks rejected it: {reason}")
-

@@ -13,6 +13,7 @@ from typing import Any
 
 from mapping.addresses import ADDRESS_KEYS, parse_us_address, same_address
 from mapping.links import (
+    DISPLAY_NAME_MAX,
     PRIVATE_NOTE_MAX,
     clean_display_name,
     customer_notes_with_link,
@@ -24,6 +25,15 @@ from mapping.links import (
     strip_links,
 )
 from mapping.people import first_email, qbo_phone, same_email, same_phone, split_name
+from mapping.values import (
+    UnmappableRecord,
+    decimal_number,
+    money_amount,
+    optional_date,
+    optional_object,
+    optional_text,
+    text_list,
+)
 
 CUSTOMER_MEMO_MAX = 1000  # Invoice.CustomerMemo
 LINE_DESCRIPTION_MAX = 4000  # SalesItemLine.Description
@@ -69,18 +79,13 @@ def _number(value: Decimal) -> int | float:
 
 def _address_text(project: dict) -> str | None:
     """Coperniq's address: a one-element array of one string (tolerates a bare string or several parts)."""
-    address = project.get("address")
-    if isinstance(address, str):
-        return address
-    parts = [part.strip() for part in address or [] if isinstance(part, str) and part.strip()]
+    parts = [part.strip() for part in text_list(project.get("address"), "address") if part.strip()]
     return ", ".join(parts) or None
 
 
-def _first_phone(phones: Any) -> str | None:
-    if isinstance(phones, str):
-        phones = [phones]
-    for raw in phones or []:
-        if isinstance(raw, str) and raw.strip():
+def _first_phone(phones: Any, name: str) -> str | None:
+    for raw in text_list(phones, name):
+        if raw.strip():
             return qbo_phone(raw)
     return None
 
@@ -96,21 +101,22 @@ def customer_fields(project: dict | None, contact: dict | None, currency: str = 
     project = project or {}
     contact = contact or {}
     if project:
-        fields["DisplayName"] = clean_display_name(project.get("title"), project.get("id"))
+        fields["DisplayName"] = clean_display_name(optional_text(project.get("title"), "title"), project.get("id"))
         bill_addr = parse_us_address(_address_text(project))
         if bill_addr:
             fields["BillAddr"] = bill_addr
         if project.get("id") is not None:
             fields["Notes"] = customer_notes_with_link(None, project["id"])
-    given, family = split_name(contact.get("name"))
+    given, family = split_name(optional_text(contact.get("name"), "name"))
     if given:
         fields["GivenName"] = given
     if family:
         fields["FamilyName"] = family
-    email = first_email(contact.get("emails")) or first_email([project.get("primaryEmail") or ""])
+    email = first_email(text_list(contact.get("emails"), "emails")) or first_email(
+        text_list(project.get("primaryEmail"), "primaryEmail"))
     if email:
         fields["PrimaryEmailAddr"] = {"Address": email}
-    phone = _first_phone(contact.get("phones")) or _first_phone(project.get("primaryPhone"))
+    phone = _first_phone(contact.get("phones"), "phones") or _first_phone(project.get("primaryPhone"), "primaryPhone")
     if phone:
         fields["PrimaryPhone"] = {"FreeFormNumber": phone}
     fields["CurrencyRef"] = {"value": currency}
@@ -171,12 +177,17 @@ def _line_description(item: dict) -> str | None:
 
 def invoice_lines(invoice: dict, item_ref: dict) -> list[dict]:
     """QuickBooks sales lines whose Amounts sum exactly to the Coperniq invoice ``amount``."""
-    total = cents(invoice.get("amount"))
+    total = money_amount(invoice.get("amount"), "amount")
     lines = []
     running = Decimal("0.00")
-    for item in invoice.get("lineItems") or []:
-        qty = Decimal(str(item.get("quantity") if item.get("quantity") is not None else 1))
-        unit_price = Decimal(str(item.get("unitPrice") or 0))
+    items = invoice.get("lineItems") or []
+    if not isinstance(items, list):
+        raise UnmappableRecord("`lineItems` must be a list")
+    for item in items:
+        item = optional_object(item, "lineItems[]") or {}
+        quantity, unit_price = item.get("quantity"), item.get("unitPrice")
+        qty = decimal_number(1 if quantity is None else quantity, "lineItems[].quantity")
+        unit_price = decimal_number(0 if unit_price is None else unit_price, "lineItems[].unitPrice")
         amount = (qty * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
         running += amount
         lines.append(_sales_line(amount, _line_description(item), item_ref, qty, unit_price))
@@ -206,14 +217,14 @@ def invoice_fields(
     fields: dict[str, Any] = {"CustomerRef": {"value": str(customer_id)}}
     if invoice.get("uid") is not None:
         fields["DocNumber"] = str(invoice["uid"])[:DOC_NUMBER_MAX]
-    due = date_part(invoice.get("dueDate"))
+    due = optional_date(invoice.get("dueDate"), "dueDate")
     if due:
         fields["DueDate"] = due.isoformat()
     # Only the address itself: a customer's BillAddr also carries its own Id, Lat and Long.
     address = {key: bill_addr[key] for key in ADDRESS_KEYS if bill_addr and bill_addr.get(key)}
     if address:
         fields["BillAddr"] = address
-    description = strip_links(invoice.get("description"))
+    description = strip_links(optional_text(invoice.get("description"), "description"))
     if description_target == "CustomerMemo":
         if description:
             fields["CustomerMemo"] = {"value": description[:CUSTOMER_MEMO_MAX].rstrip()}
@@ -350,3 +361,28 @@ def _private_note_change(current: str | None, desired: str | None) -> str | None
     if invoice_id_from_note(current) == wanted_id:
         return None
     return invoice_note_with_link(strip_links(current), wanted_id)[:PRIVATE_NOTE_MAX]
+
+
+def record_problem(stream: str, record: dict) -> str | None:
+    """Why a Coperniq record cannot be mapped to QuickBooks, or None: the same functions, run on it alone."""
+    try:
+        if stream == "projects":
+            customer_fields(record, None)
+        elif stream == "contacts":
+            customer_fields(None, record)
+        elif stream == "invoices":
+            invoice_fields(record, "0", {"value": "0"}, None)
+    except UnmappableRecord as error:
+        return str(error)
+    except (TypeError, AttributeError, ArithmeticError, ValueError) as error:  # a shape no rule foresaw
+        return f"a value of an unexpected shape ({type(error).__name__}: {error})"
+    return None
+
+
+def shortened_title(project: dict) -> str | None:
+    """A note when QuickBooks can hold only the start of a project's title (DisplayName: 500 characters)."""
+    title = project.get("title")
+    if isinstance(title, str) and len(" ".join(title.split())) > DISPLAY_NAME_MAX:
+        return (f"`title` is {len(title):,} characters; QuickBooks keeps the first {DISPLAY_NAME_MAX} "
+                "as the customer's DisplayName (truncated)")
+    return None

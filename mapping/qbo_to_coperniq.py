@@ -14,6 +14,7 @@ from typing import Any
 from mapping.addresses import format_address, parse_us_address, same_address
 from mapping.coperniq_to_qbo import cents, date_part, money
 from mapping.links import (
+    DISPLAY_NAME_MAX,
     description_with_qbo_link,
     display_name_matches,
     qbo_invoice_id_from_description,
@@ -21,6 +22,7 @@ from mapping.links import (
     title_from_display_name,
 )
 from mapping.people import join_name, qbo_phone, same_email, same_phone, split_name
+from mapping.values import UnmappableRecord, money_amount, optional_date, optional_object, optional_text
 
 INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
 PAYMENT_STATUSES = ("PAID", "PARTIALLY_PAID")
@@ -47,13 +49,18 @@ def project_changes(customer: dict, project: dict, project_id: int) -> dict:
     An empty DisplayName or BillAddr never blanks the project.
     """
     changes: dict[str, Any] = {}
-    display_name = _clean(customer.get("DisplayName"))
+    raw_name = optional_text(customer.get("DisplayName"), "DisplayName")
+    display_name = _clean(raw_name)
+    if raw_name and display_name and len(display_name) > DISPLAY_NAME_MAX:
+        # QuickBooks itself holds at most 500: copying more into the project title would be copying garbage.
+        raise UnmappableRecord(f"`DisplayName` is {len(raw_name):,} characters, more than the "
+                               f"{DISPLAY_NAME_MAX} QuickBooks allows: too long to be a customer's name")
     if display_name and not display_name_matches(display_name, project.get("title"), project_id):
         title = title_from_display_name(display_name, project_id)
         if title and title != project.get("title"):
             changes["title"] = title
-    bill_addr = customer.get("BillAddr")
-    text = format_address(bill_addr)
+    bill_addr = optional_object(customer.get("BillAddr"), "BillAddr")
+    text = format_address(dict(bill_addr) if bill_addr else None)
     if text:
         current = _project_address(project)
         unchanged = current is not None and (current == text or same_address(parse_us_address(current), bill_addr))
@@ -63,7 +70,8 @@ def project_changes(customer: dict, project: dict, project_id: int) -> dict:
 
 
 def _name_parts(customer: dict) -> tuple[str | None, str | None]:
-    return _clean(customer.get("GivenName")), _clean(customer.get("FamilyName"))
+    return (_clean(optional_text(customer.get("GivenName"), "GivenName")),
+            _clean(optional_text(customer.get("FamilyName"), "FamilyName")))
 
 
 def _phone_matches(existing: str, qbo_value: str) -> bool:
@@ -80,8 +88,8 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
     """
     given, family = _name_parts(customer)
     name = join_name(given, family)
-    email = _clean((customer.get("PrimaryEmailAddr") or {}).get("Address"))
-    phone = _clean((customer.get("PrimaryPhone") or {}).get("FreeFormNumber"))
+    email = _clean((optional_object(customer.get("PrimaryEmailAddr"), "PrimaryEmailAddr") or {}).get("Address"))
+    phone = _clean((optional_object(customer.get("PrimaryPhone"), "PrimaryPhone") or {}).get("FreeFormNumber"))
     if contact is None:
         fallback = _clean(customer.get("DisplayName")) or f"QuickBooks customer {customer.get('Id')}"
         body: dict[str, Any] = {"name": name or fallback}
@@ -119,8 +127,8 @@ def invoice_status(total: float, balance: float, current: str | None) -> str:
     return current if current in INVOICE_STATUSES else "SENT"
 
 
-def _midnight_utc(value: Any) -> str | None:
-    day = date_part(value)
+def _midnight_utc(value: Any, name: str) -> str | None:
+    day = optional_date(value, name)
     return f"{day.isoformat()}T00:00:00.000Z" if day else None
 
 
@@ -132,9 +140,11 @@ def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
     required by Coperniq and unknown to QuickBooks' invoice: 0. ``issueDate`` (from TxnDate) is required
     by Coperniq for a SENT/PAID invoice; drop it on update.
     """
-    total = cents(invoice.get("TotalAmt"))
+    total = money_amount(invoice.get("TotalAmt"), "TotalAmt")
+    balance = money_amount(invoice.get("Balance", total), "Balance")
     number = invoice.get("DocNumber") or invoice.get("Id")
-    memo = strip_links((invoice.get("CustomerMemo") or {}).get("value"))
+    memo = strip_links(optional_text((optional_object(invoice.get("CustomerMemo"), "CustomerMemo") or {}).get("value"),
+                                     "CustomerMemo"))
     fields: dict[str, Any] = {
         "calculationMethod": "LINE_ITEMS",
         "lineItems": [
@@ -147,12 +157,12 @@ def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
             }
         ],
         "description": description_with_qbo_link(memo, invoice.get("Id")),
-        "status": invoice_status(invoice.get("TotalAmt"), invoice.get("Balance"), None),
+        "status": invoice_status(total, balance, None),
     }
-    due = _midnight_utc(invoice.get("DueDate"))
+    due = _midnight_utc(invoice.get("DueDate"), "DueDate")
     if due:
         fields["dueDate"] = due
-    issued = _midnight_utc(invoice.get("TxnDate"))
+    issued = _midnight_utc(invoice.get("TxnDate"), "TxnDate")
     if issued:
         fields["issueDate"] = issued
     return fields
@@ -198,3 +208,18 @@ def coperniq_invoice_changes(current: dict, desired: dict) -> dict:
         if payment_news or payment_undone:
             changes["status"] = status
     return changes
+
+
+def record_problem(stream: str, record: dict) -> str | None:
+    """Why a QuickBooks record cannot be mapped to Coperniq, or None: the same functions, run on it alone."""
+    try:
+        if stream == "customers":
+            project_changes(record, {"title": None, "address": None}, 0)
+            contact_changes(record, None)
+        elif stream == "invoices":
+            coperniq_invoice_fields(record, 0)
+    except UnmappableRecord as error:
+        return str(error)
+    except (TypeError, AttributeError, ArithmeticError, ValueError) as error:  # a shape no rule foresaw
+        return f"a value of an unexpected shape ({type(error).__name__}: {error})"
+    return None

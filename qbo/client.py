@@ -16,6 +16,7 @@ import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
+from connector_core.config import config_error
 from connector_core.http import RequestCounter, validate_base_url
 from connector_core.throttle import SlidingWindow, Throttle
 from qbo.auth import build_authenticator
@@ -152,6 +153,16 @@ class QuickBooksClient:
             raise ValueError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
         body = self._request("POST", "/batch", json={"BatchItemRequest": list(items)}, params={"requestid": request_id})
         return {str(item.get("bId")): item for item in body.get("BatchItemResponse", [])}
+
+
+def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None = None,
+                       max_retries: int = 6) -> QuickBooksClient:
+    """The client for a connector config; a config_error for a missing or malformed setting."""
+    try:
+        # A mutable copy: the authenticator writes rotated tokens into it (and emits them as CONTROL messages).
+        return QuickBooksClient(dict(config), logger=logger, max_retries=max_retries)
+    except (ValueError, KeyError) as error:
+        raise config_error(str(error)) from error
 
 
 def batch_item_fault(item: Mapping[str, Any]) -> QuickBooksFault | None:

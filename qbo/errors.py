@@ -131,16 +131,22 @@ class QuickBooksErrorHandler(RetryBudget):
         return ErrorResolution(ResponseAction.IGNORE)
 
 
+DEAD_REFRESH_TOKEN = ("QuickBooks refused the refresh token (invalid_grant): it expired, was revoked, or was already "
+                      "replaced by a newer one. Reconnect QuickBooks (authorize the app for the company again) and "
+                      "enter the new refresh token.")
+CLIENT_REFUSED = ("QuickBooks refused the app's keys (invalid_client): check `client_id` and `client_secret` "
+                  "(Intuit developer portal > Keys & credentials; development and production keys differ) and that "
+                  "the refresh token was issued to this app.")
+
+
 def describe_error(error: Exception) -> str:
     """Plain words for what went wrong while talking to QuickBooks or Intuit's OAuth endpoint."""
     if isinstance(error, AirbyteTracedException):
         text = f"{error.message or ''} {error.internal_message or ''}"
-        if "invalid_client" in text:
-            return ("Intuit rejected the app's `client_id` / `client_secret` (invalid_client): copy them again "
-                    "from the Intuit developer portal (Keys & credentials).")
         if "invalid_grant" in text:
-            return ("Intuit rejected the refresh token (invalid_grant): it expired, was revoked, or an older "
-                    "copy was used after a newer one was issued. Reconnect QuickBooks to get a new one.")
+            return DEAD_REFRESH_TOKEN
+        if "invalid_client" in text:
+            return CLIENT_REFUSED
         return error.message or str(error)
     if isinstance(error, QuickBooksFault):
         return f"QuickBooks answered with a fault: {error}"

@@ -26,6 +26,9 @@ STREAMS: dict[str, dict[str, Any]] = {
 
 
 class SourceCoperniq(AbstractSource):
+    # A stream of the configured catalog this source does not have (a stale schema) fails the sync, by name.
+    raise_exception_on_missing_stream = True
+
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))

@@ -15,44 +15,12 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.config import config_error, parse_start_date
 from qbo.auth import INTUIT_TOKEN_URL
-from qbo.client import QuickBooksClient, api_root
-from qbo.errors import QuickBooksFault
+from qbo.client import api_root, client_from_config
+from qbo.errors import QuickBooksFault, describe_error
 from source_quickbooks.streams import DeletionFeed, QuickBooksStream, deletions_since
 
 # Stream name (as in Airbyte's own QuickBooks source) -> QuickBooks entity.
 STREAMS: dict[str, str] = {"customers": "Customer", "invoices": "Invoice"}
-
-DEAD_REFRESH_TOKEN = ("QuickBooks refused the refresh token (invalid_grant): it expired, was revoked, or was already "
-                      "replaced by a newer one. Reconnect the app to the company and enter the new refresh token.")
-CLIENT_REFUSED = ("QuickBooks refused the app's keys (invalid_client): check `client_id` and `client_secret` "
-                  "(Intuit developer portal > Keys & credentials; development and production keys differ) and that "
-                  "the refresh token was issued to this app.")
-
-
-def build_client(config: Mapping[str, Any], logger: logging.Logger | None = None,
-                 max_retries: int = 6) -> QuickBooksClient:
-    try:
-        # A mutable copy: the authenticator writes rotated tokens into it (and emits them as CONTROL messages).
-        return QuickBooksClient(dict(config), logger=logger, max_retries=max_retries)
-    except (ValueError, KeyError) as error:
-        raise config_error(str(error)) from error
-
-
-def explain(error: Exception) -> str:
-    """Plain words for a failed check."""
-    if isinstance(error, AirbyteTracedException):
-        text = f"{error.message or ''} {error.internal_message or ''}"
-        if "invalid_grant" in text:
-            return DEAD_REFRESH_TOKEN
-        if "invalid_client" in text:
-            return CLIENT_REFUSED
-        return error.message or str(error)
-    if isinstance(error, QuickBooksFault):
-        return f"QuickBooks answered with a fault: {error}"
-    if isinstance(error, requests.RequestException):
-        return f"QuickBooks could not be reached: {error}"
-    return str(error)
-
 
 def probe(url: str) -> None:
     """Fail fast on a host that does not answer: the OAuth refresh alone would retry for five minutes."""
@@ -64,6 +32,9 @@ def probe(url: str) -> None:
 
 
 class SourceQuickbooks(AbstractSource):
+    # A stream of the configured catalog this source does not have (a stale schema) fails the sync, by name.
+    raise_exception_on_missing_stream = True
+
     def __init__(self) -> None:
         super().__init__()
         self._deletion_plan: dict[str, Any] = {}
@@ -71,12 +42,12 @@ class SourceQuickbooks(AbstractSource):
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))
-            client = build_client(config, logger, max_retries=1)  # a check answers fast, not after minutes
+            client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             probe(client.config.get("token_url") or INTUIT_TOKEN_URL)
             probe(api_root(client.config))
             company = client.company_info()  # proves the token and that it belongs to this realm
         except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
-            return False, explain(error)
+            return False, describe_error(error)
         logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}).")
         return True, None
 
@@ -96,7 +67,7 @@ class SourceQuickbooks(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         logger = logging.getLogger("airbyte.source_quickbooks")
         start_date = parse_start_date(config.get("start_date"))
-        client = build_client(config, logger)
+        client = client_from_config(config, logger)
         deletions = DeletionFeed(client, logger)
         deletions.plan = dict(self._deletion_plan)
         return [QuickBooksStream(name, entity, client, start_date=start_date, deletions=deletions, logger=logger)
