@@ -87,9 +87,17 @@ class BufferedWriter(Protocol):
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None: ...
 
-    def buffered(self) -> int: ...
+    def buffered(self) -> int:
+        """Records waiting for the next flush."""
+        ...
 
-    def flush(self) -> None: ...
+    def held(self) -> int:
+        """Records a flush kept back on purpose (to write them once, later): not committed yet."""
+        ...
+
+    def flush(self, final: bool = False) -> None:
+        """Write what is buffered; ``final`` (the input ended) writes what is held too."""
+        ...
 
 
 def log_message(message: str, level: Level = Level.INFO) -> AirbyteMessage:
@@ -103,13 +111,15 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     reported = 0
     limit = buffer_size(max_buffered or DEFAULT_BUFFER_SIZE)
 
-    def flush() -> Iterator[AirbyteMessage]:
+    def flush(final: bool = False) -> Iterator[AirbyteMessage]:
         nonlocal held_states, reported
-        if writer.buffered():
-            writer.flush()
+        if writer.buffered() or (final and writer.held()):
+            writer.flush(final)
         for issue in writer.report.issues[reported:]:
             yield log_message(issue.log_line(), Level.WARN)
         reported = len(writer.report.issues)
+        if writer.held():
+            return  # records before these states are not committed yet
         yield from held_states
         held_states = []
 
@@ -120,9 +130,9 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
                 yield from flush()
         elif message.type == Type.STATE:
             held_states.append(message)
-            if not writer.buffered():
+            if not writer.buffered() and not writer.held():
                 yield from flush()
-    yield from flush()
+    yield from flush(final=True)
     summary = writer.report.summary()
     logger.info(summary)
     yield log_message(f"Write summary: {summary}")

@@ -100,7 +100,10 @@ class CoperniqWriter:
             return
         (self._customers if stream == "customers" else self._invoices)[str(record_id)] = dict(record)
 
-    def flush(self) -> None:
+    def held(self) -> int:
+        return 0  # every flush writes all it has
+
+    def flush(self, final: bool = False) -> None:
         customers, invoices = self._customers, self._invoices
         self._customers, self._invoices = {}, {}
         for customer in sorted(customers.values(), key=lambda c: int(c["Id"]) if str(c["Id"]).isdigit() else 0):

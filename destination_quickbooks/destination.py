@@ -33,7 +33,8 @@ class DestinationQuickbooks(TolerantDestination):
         committed in QuickBooks (see connector_core.destination)."""
         logger = logging.getLogger("airbyte.destination_quickbooks")
         try:
-            writer = QuickBooksWriter(client_from_config(config, logger), config, logger)
+            writer = QuickBooksWriter(client_from_config(config, logger), config, logger,
+                                      streams=[s.stream.name for s in configured_catalog.streams])
             yield from run_write(writer, input_messages, logger)
         except AirbyteTracedException as error:
             if error.failure_type != FailureType.config_error:

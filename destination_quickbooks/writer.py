@@ -54,8 +54,10 @@ from qbo.client import MAX_BATCH_ITEMS, QuickBooksClient, batch_item_fault
 from qbo.errors import DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
 from qbo.query import in_list, quote
 
-LOOKUP_CHUNK = 100
+LOOKUP_CHUNK = 500  # values per IN (...): queries go by POST, so no URL limit; answers page by 1,000
 STREAMS = ("projects", "contacts", "invoices")
+# Projects held back waiting for their contacts (see QuickBooksWriter.flush): a bound on memory.
+MAX_HELD_PROJECTS = 20_000
 
 
 @dataclass
@@ -121,7 +123,8 @@ def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class QuickBooksWriter:
-    def __init__(self, client: QuickBooksClient, config: Mapping[str, Any], logger: logging.Logger):
+    def __init__(self, client: QuickBooksClient, config: Mapping[str, Any], logger: logging.Logger,
+                 streams: Iterable[str] = ()):
         self.client = client
         self.logger = logger
         self.currency = str(config.get("currency") or "USD")
@@ -133,6 +136,13 @@ class QuickBooksWriter:
         self._projects: dict[int, dict[str, Any]] = {}
         self._contacts: dict[int, dict[str, Any]] = {}
         self._invoices: dict[int, dict[str, Any]] = {}
+        # With contacts in the sync, a project's customer is written once, with its contact, instead of
+        # being created from the project and updated when the contact arrives a stream later.
+        self._hold_projects = "contacts" in set(streams)
+        self._held: dict[int, dict[str, Any]] = {}
+        self._new_customers: set[str] = set()  # customers this run created
+        self._others_reserved = False  # vendor and employee names read (only once a customer is named)
+        self._written_invoices: dict[int, dict[str, Any]] = {}  # by Coperniq invoice id, as QuickBooks answered
         self._facts: dict[int, ProjectFacts] = {}
         self._index: CustomerIndex | None = None
         self._item_ref: dict[str, str] | None = None
@@ -141,6 +151,9 @@ class QuickBooksWriter:
 
     def buffered(self) -> int:
         return len(self._projects) + len(self._contacts) + len(self._invoices)
+
+    def held(self) -> int:
+        return len(self._held)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
         if stream not in STREAMS:
@@ -155,21 +168,22 @@ class QuickBooksWriter:
         if problem is not None:
             self.report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
             return
-        caveat = shortened_title(dict(record)) if stream == "projects" else None
-        if caveat is not None:
-            self.report.caveat(stream, record_id, caveat)
+        if stream == "projects":
+            self._facts[record_id] = ProjectFacts(stage=project_stage(record))
+            caveat = shortened_title(dict(record))
+            if caveat is not None:
+                self.report.caveat(stream, record_id, caveat)
         # A later version of the same record replaces the earlier one (at-least-once delivery).
         {"projects": self._projects, "contacts": self._contacts, "invoices": self._invoices}[stream][record_id] = \
             dict(record)
 
     # -- flush ---------------------------------------------------------------------------------
 
-    def flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
         projects, contacts, invoices = self._projects, self._contacts, self._invoices
         self._projects, self._contacts, self._invoices = {}, {}, {}
+        projects = self._release_held(projects, contacts, invoices, final)
         index = self._customer_index()
-        for project in projects.values():
-            self._facts[project["id"]] = ProjectFacts(stage=project_stage(project))
 
         contacts_by_project: dict[int, list[dict[str, Any]]] = defaultdict(list)
         titles: dict[int, str] = {}
@@ -205,6 +219,28 @@ class QuickBooksWriter:
         if wanted_invoices:
             self._write_invoices(wanted_invoices, update_only, index)
 
+    def _release_held(self, projects: dict[int, dict[str, Any]], contacts: Mapping[int, dict[str, Any]],
+                      invoices: Mapping[int, dict[str, Any]], final: bool) -> dict[int, dict[str, Any]]:
+        """The projects to write now; the others wait (held) for contacts that may still come.
+
+        A source sends one stream after another, so on an initial load every project comes before
+        any contact: written at once, each customer would be created from the project and updated
+        when its contact arrives, two writes where one will do. A project is written with the first
+        flush that brings a contact or an invoice of it, or at the end of the input, or when too many
+        wait. The states behind held projects are acknowledged only once they are written.
+        """
+        if not self._hold_projects:
+            return projects
+        self._held.update(projects)
+        if final or len(self._held) > MAX_HELD_PROJECTS:
+            released, self._held = self._held, {}
+            return released
+        wanted = {link["id"] for contact in contacts.values() for link in contact.get("projects") or []
+                  if isinstance(link, Mapping) and link.get("id") in self._held}
+        wanted |= {invoice["record"]["id"] for invoice in invoices.values()
+                   if isinstance(invoice.get("record"), Mapping) and invoice["record"].get("id") in self._held}
+        return {project_id: self._held.pop(project_id) for project_id in sorted(wanted)}
+
     # -- customers -----------------------------------------------------------------------------
 
     def _customer_index(self) -> CustomerIndex:
@@ -213,20 +249,27 @@ class QuickBooksWriter:
             for page in self.client.query_entities("Customer", ["Active IN (true, false)"], order_by="Id"):
                 for customer in page:
                     self._index.add(customer)
-            # DisplayName is unique across customers, vendors and employees: know the other two up front
-            # (usually one query each) instead of learning them one 6240 fault at a time.
-            for entity in ("Vendor", "Employee"):
-                for page in self.client.query_entities(entity, ["Active IN (true, false)"], order_by="Id"):
-                    for other in page:
-                        self._index.reserve(str(other.get("DisplayName") or ""))
             self.logger.info(f"Indexed {len(self._index.by_name)} QuickBooks customers "
                              f"({len(self._index.by_project)} linked to Coperniq projects).")
         return self._index
+
+    def _reserve_other_names(self, index: CustomerIndex) -> None:
+        """DisplayName is unique across customers, vendors and employees: know the other two before the
+        first customer is named (usually one query each) instead of one 6240 fault at a time."""
+        if self._others_reserved:
+            return
+        self._others_reserved = True
+        for entity in ("Vendor", "Employee"):
+            for page in self.client.query_entities(entity, ["Active IN (true, false)"], order_by="Id"):
+                for other in page:
+                    index.reserve(str(other.get("DisplayName") or ""))
 
     def _display_name(self, title: str | None, project_id: int, index: CustomerIndex,
                       current: dict[str, Any] | None) -> str:
         """The title, unless another customer holds it; then "Title (Coperniq #ID)". Deterministic."""
         name = clean_display_name(title, project_id)
+        if current is None or current.get("DisplayName") != name:
+            self._reserve_other_names(index)  # a new name: it must not be a vendor's or an employee's
         holder = index.holder_of(name)
         if holder is None or (current is not None and holder.get("Id") == current.get("Id")):
             return name
@@ -328,22 +371,35 @@ class QuickBooksWriter:
 
     def _existing_invoices(self, invoices: Sequence[dict[str, Any]],
                            customer_ids: Iterable[str]) -> dict[int, dict[str, Any]]:
-        """QuickBooks invoices linked to these Coperniq invoices, found by number and by customer."""
+        """QuickBooks invoices linked to these Coperniq invoices, found by number and by customer.
+
+        A customer this run created can hold no invoice but the ones this run wrote (remembered), so
+        neither it nor its invoices' numbers are looked up: an initial load makes no lookups at all.
+        """
         found: dict[str, dict[str, Any]] = {}
 
         def lookup(field_name: str, values: Iterable[str]) -> None:
             for chunk in _chunks(sorted(set(values)), LOOKUP_CHUNK):
-                rows = self.client.query(f"SELECT * FROM Invoice WHERE {field_name} IN {in_list(chunk)}")
-                found.update((row["Id"], row) for row in rows.get("Invoice", []))
+                for page in self.client.query_entities("Invoice", [f"{field_name} IN {in_list(chunk)}"], "Id"):
+                    found.update((row["Id"], row) for row in page)
 
-        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None))
-        lookup("CustomerRef", customer_ids)
+        old_customers = {str(c) for c in customer_ids} - self._new_customers
+        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None
+                             and str(self._customer_of(i) or "") not in self._new_customers))
+        lookup("CustomerRef", old_customers)
         by_coperniq: dict[int, dict[str, Any]] = {}
         for row in found.values():
             coperniq_id = invoice_id_from_note(row.get("PrivateNote"))
             if coperniq_id is not None:
                 by_coperniq[coperniq_id] = row
+        # What this run wrote is newer than what a query may still show.
+        written = self._written_invoices
+        by_coperniq.update((i["id"], written[i["id"]]) for i in invoices if i["id"] in written)
         return by_coperniq
+
+    def _customer_of(self, invoice: Mapping[str, Any]) -> str | None:
+        customer = self._index.by_project.get(invoice["record"]["id"]) if self._index else None
+        return str(customer["Id"]) if customer else None
 
     def _write_invoices(self, invoices: list[dict[str, Any]], update_only: set[int], index: CustomerIndex) -> None:
         item_ref = self._item()
@@ -410,6 +466,10 @@ class QuickBooksWriter:
 
     def _committed(self, op: Operation, obj: dict[str, Any], index: CustomerIndex) -> None:
         self.report.count(op.stream, "created" if op.operation == "create" else "updated")
+        if op.entity == "Invoice":
+            self._written_invoices[op.key] = obj
+        elif op.operation == "create":
+            self._new_customers.add(str(obj["Id"]))
         if op.entity == "Customer":
             if op.operation == "update":
                 stale = index.by_project.get(op.key)

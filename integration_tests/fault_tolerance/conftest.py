@@ -1,6 +1,6 @@
 """Shared machinery of the fault-tolerance suite.
 
-- ``--fault-full`` and the ``fault_full`` marker (registered in ``options.py``): the slow full matrix is skipped unless asked for.
+- ``--fault-full`` and the ``fault_full`` marker (in ``options.py``): the slow full matrix runs only when asked.
 - :func:`run`: runs one connector console script over pipes like :func:`connector_core.runner.run_connector`,
   but can kill it at a chosen message, keeps the raw stdout and stderr, and records every run in
   :data:`TRANSCRIPT` so that the secret scan (an autouse fixture) sees all output of every test.

@@ -22,10 +22,12 @@ from connector_core.destination import WriteReport, run_write
 class RecordingWriter:
     """Keeps a journal of adds and flushes, interleaved with what the loop yields."""
 
-    def __init__(self, journal: list[str]):
+    def __init__(self, journal: list[str], hold: set[int] | None = None):
         self.report = WriteReport()
         self.journal = journal
         self.pending: list[Any] = []
+        self.hold = hold or set()  # records a flush keeps back until the final one
+        self.kept: list[Any] = []
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
         if record.get("bad"):
@@ -36,9 +38,15 @@ class RecordingWriter:
     def buffered(self) -> int:
         return len(self.pending)
 
-    def flush(self) -> None:
-        self.journal.append(f"commit {self.pending}")
-        self.report.count("s", "created", len(self.pending))
+    def held(self) -> int:
+        return len(self.kept)
+
+    def flush(self, final: bool = False) -> None:
+        self.kept += [i for i in self.pending if i in self.hold]
+        written = [i for i in self.pending if i not in self.hold] + (self.kept if final else [])
+        self.kept = [] if final else self.kept
+        self.journal.append(f"commit {written}")
+        self.report.count("s", "created", len(written))
         self.pending = []
 
 
@@ -53,9 +61,9 @@ def _state(n: int) -> AirbyteMessage:
         stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name="s"), stream_state={"n": n})))
 
 
-def _run(messages: list[AirbyteMessage], max_buffered: int) -> list[str]:
+def _run(messages: list[AirbyteMessage], max_buffered: int, hold: set[int] | None = None) -> list[str]:
     journal: list[str] = []
-    writer = RecordingWriter(journal)
+    writer = RecordingWriter(journal, hold)
     for out in run_write(writer, messages, logging.getLogger("test"), max_buffered=max_buffered):
         if out.type == Type.STATE:
             state = out.state.stream.stream_state
@@ -83,6 +91,14 @@ def test_given_state_with_empty_buffer_then_it_passes_straight_through() -> None
 def test_given_a_bad_record_then_it_is_reported_and_the_others_are_committed() -> None:
     journal = _run([_record(1), _record(2, bad=True), _record(3), _state(3)], max_buffered=10)
     assert journal == ["commit [1, 3]", "skipped-report", "state 3"]
+
+
+def test_given_a_writer_holding_records_then_later_states_wait_until_the_held_records_are_written() -> None:
+    messages = [_record(1), _state(1), _record(2), _record(3), _state(3), _record(4), _state(4)]
+    journal = _run(messages, max_buffered=2, hold={2})
+    # 2 is held by the first full flush: state 1 (before it) could go, but states are released in
+    # order only once nothing before them is held, so all wait for the final flush that writes 2.
+    assert journal == ["commit [1]", "commit [3, 4]", "commit [2]", "state 1", "state 3", "state 4"]
 
 
 def test_a_line_that_is_not_a_valid_message_is_skipped_and_the_rest_are_read(caplog: Any) -> None:
