@@ -25,6 +25,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from connector_core.destination import WriteReport
 from coperniq.client import CoperniqClient
 from coperniq.errors import CoperniqError, CoperniqNotFound
+from destination_coperniq.lookups import ListedRecords
 from mapping.addresses import format_address
 from mapping.links import (
     display_name_matches,
@@ -62,6 +63,18 @@ def is_deleted(record: Mapping[str, Any]) -> bool:
     return record.get("status") == "Deleted" or bool(record.get("_ab_cdc_deleted_at"))
 
 
+def linked_project(customer: Mapping[str, Any]) -> int | None:
+    """The Coperniq project a QuickBooks customer stands for: its Notes marker, else its DisplayName suffix."""
+    return project_id_from_notes(customer.get("Notes")) or project_id_from_display_name(customer.get("DisplayName"))
+
+
+def has_person(customer: Mapping[str, Any]) -> bool:
+    """Whether a customer names a person to keep as the project's contact."""
+    return any((customer.get("GivenName"), customer.get("FamilyName"),
+                (customer.get("PrimaryEmailAddr") or {}).get("Address"),
+                (customer.get("PrimaryPhone") or {}).get("FreeFormNumber")))
+
+
 class CoperniqWriter:
     def __init__(self, client: CoperniqClient, config: Mapping[str, Any], logger: logging.Logger):
         self.client = client
@@ -80,6 +93,10 @@ class CoperniqWriter:
         self._invoices: dict[str, dict[str, Any]] = {}
         self._project_of_customer: dict[str, int | None] = {}
         self._project_invoices: dict[int, list[dict[str, Any]]] = {}
+        # What Coperniq holds, read by list pages where that saves requests (see lookups.py).
+        self._known_projects = ListedRecords(client, "projects", include_archived="true")
+        self._known_contacts = ListedRecords(client, "contacts")
+        self._known_invoices = ListedRecords(client, "invoices")
 
     # -- buffering -----------------------------------------------------------------------------
 
@@ -106,12 +123,46 @@ class CoperniqWriter:
     def flush(self, final: bool = False) -> None:
         customers, invoices = self._customers, self._invoices
         self._customers, self._invoices = {}, {}
+        self._read_lists_if_cheaper(list(customers.values()), list(invoices.values()))
         for customer in sorted(customers.values(), key=lambda c: int(c["Id"]) if str(c["Id"]).isdigit() else 0):
             self._guard_quota()
             self._guarded("customers", customer["Id"], self._write_customer, customer)
         for invoice in invoices.values():
             self._guard_quota()
             self._guarded("invoices", invoice["Id"], self._write_invoice, invoice)
+
+    def _read_lists_if_cheaper(self, customers: list[dict[str, Any]], invoices: list[dict[str, Any]]) -> None:
+        """Read list pages in place of the one-by-one reads this flush would make, where that is cheaper."""
+        linked: set[int] = set()
+        people = 0
+        for customer in customers:
+            project_id = linked_project(customer)
+            if project_id is not None and self._matches_filter(customer):
+                linked.add(project_id)
+                people += has_person(customer)
+        wanted = self._known_projects.missing(linked)
+        # An invoice whose customer is not in this run finds its project by a title search.
+        searches = {str(ref.get("name")) for i in invoices if not is_deleted(i)
+                    and invoice_id_from_note(i.get("PrivateNote")) is None
+                    and isinstance(ref := i.get("CustomerRef"), Mapping)
+                    and str(ref.get("value")) not in self._project_of_customer
+                    and project_id_from_display_name(ref.get("name")) is None}
+        if searches:
+            self._known_projects.read_pages(len(wanted) + len(searches))
+        else:
+            self._known_projects.read_pages(len(wanted), lambda: not self._known_projects.missing(wanted))
+        # Each contact lookup is a search of up to three requests; count it as one.
+        self._known_contacts.read_pages(people)
+        live = [i for i in invoices if not is_deleted(i)]
+        owners = {str((i.get("CustomerRef") or {}).get("value")) for i in live
+                  if invoice_id_from_note(i.get("PrivateNote")) is None}
+        payments = sum(1 for i in live if invoice_id_from_note(i.get("PrivateNote")) is not None)
+        self._known_invoices.read_pages(len(owners) + payments)
+
+    def _project(self, project_id: int) -> dict[str, Any]:
+        if project_id not in self._known_projects.by_id:
+            self._known_projects.remember(self.client.get_project(project_id))
+        return dict(self._known_projects.by_id[project_id])
 
     def _guarded(self, stream: str, record_id: Any, write: Any, record: dict[str, Any]) -> None:
         try:
@@ -140,8 +191,7 @@ class CoperniqWriter:
         return self.filter_value in text if self.filter_contains else text == self.filter_value
 
     def _write_customer(self, customer: dict[str, Any]) -> None:
-        project_id = project_id_from_notes(customer.get("Notes")) or project_id_from_display_name(
-            customer.get("DisplayName"))
+        project_id = linked_project(customer)
         if project_id is not None:
             self._project_of_customer[str(customer["Id"])] = project_id
         if not self._matches_filter(customer):
@@ -151,7 +201,7 @@ class CoperniqWriter:
             self._unlinked_customer(customer)
             return
         try:
-            project = self.client.get_project(project_id)
+            project = self._project(project_id)
         except CoperniqNotFound:
             self.report.skip("customers", customer["Id"], f"its linked Coperniq project {project_id} no longer exists")
             return
@@ -160,6 +210,8 @@ class CoperniqWriter:
             changes["status"] = self.matched_status
         wrote = self._apply("customers", "update", changes,
                             lambda: self.client.update_project(project_id, changes))
+        if wrote and not self.dry_run:
+            self._known_projects.remember({**project, **changes})
         wrote |= self._write_contact(customer, project)
         if not wrote:
             self.report.count("customers", "unchanged")
@@ -171,29 +223,34 @@ class CoperniqWriter:
         probes = [(project.get("primaryEmail"), lambda c, v: any(same_email(e, v) for e in c.get("emails") or [])),
                   (project.get("primaryPhone"), lambda c, v: any(same_phone(p, v) for p in c.get("phones") or [])),
                   (name, lambda c, v: split_name(c.get("name")) == split_name(v))]
+        known = self._known_contacts.of_project(project["id"])
+        for value, matches in probes:
+            found = next((contact for contact in known if value and matches(contact, value)), None)
+            if found is not None:
+                return found
+        if self._known_contacts.complete:
+            return None  # every contact was read: this project has none of these
         for value, matches in probes:
             if not value:
                 continue
             for contact in self.client.search_contacts(str(value)):
                 linked = any(p.get("id") == project["id"] for p in contact.get("projects") or [])
                 if linked and matches(contact, value):
+                    self._known_contacts.remember(contact)
                     return contact
         return None
 
     def _write_contact(self, customer: Mapping[str, Any], project: Mapping[str, Any]) -> bool:
-        has_person = any((customer.get("GivenName"), customer.get("FamilyName"),
-                          (customer.get("PrimaryEmailAddr") or {}).get("Address"),
-                          (customer.get("PrimaryPhone") or {}).get("FreeFormNumber")))
-        if not has_person:
+        if not has_person(customer):
             return False
         contact = self._project_contact(project, customer)
         changes = contact_changes(dict(customer), contact)
         if contact is None:
             body = {**changes, "projectIds": [project["id"]]}
-            return self._apply("customers", "create_contact", body, lambda: self.client.create_contact(
-                body, find_created=lambda: self._created_contact(body, project["id"])))
-        return self._apply("customers", "update_contact", changes,
-                           lambda: self.client.update_contact(contact["id"], changes))
+            return self._apply("customers", "create_contact", body, lambda: self._known_contacts.remember(
+                self.client.create_contact(body, find_created=lambda: self._created_contact(body, project["id"]))))
+        return self._apply("customers", "update_contact", changes, lambda: self._known_contacts.remember(
+            {**contact, **changes, **(self.client.update_contact(contact["id"], changes) or {})}))
 
     def _created_contact(self, body: Mapping[str, Any], project_id: int) -> dict[str, Any] | None:
         """The contact a create whose answer was lost may have made: same name, linked to the project."""
@@ -241,6 +298,8 @@ class CoperniqWriter:
         return int(self.catalog_item_id)
 
     def _invoices_of(self, project_id: int) -> list[dict[str, Any]]:
+        if self._known_invoices.complete:
+            return self._known_invoices.of_project(project_id)
         if project_id not in self._project_invoices:
             self._project_invoices[project_id] = self.client.list_project_invoices(project_id)
         return self._project_invoices[project_id]
@@ -258,9 +317,9 @@ class CoperniqWriter:
         if customer_id not in self._project_of_customer:
             found = project_id_from_display_name(name)
             if found is None and name:
-                matches = [p["id"] for p in self.client.list_page("projects", page=1, title=name,
-                                                                  include_archived="true").records
-                           if display_name_matches(name, p.get("title"), p["id"])]
+                candidates = (self._known_projects.by_id.values() if self._known_projects.complete else
+                              self.client.list_page("projects", page=1, title=name, include_archived="true").records)
+                matches = [p["id"] for p in candidates if display_name_matches(name, p.get("title"), p["id"])]
                 found = matches[0] if len(matches) == 1 else None  # two projects of that title: ambiguous
             self._project_of_customer[customer_id] = found  # a miss is remembered too: one search per customer
             return found
@@ -285,19 +344,25 @@ class CoperniqWriter:
             body = {"recordId": project_id, **desired}
 
             def created_meanwhile() -> dict[str, Any] | None:  # the answer to the create was lost
-                self._project_invoices.pop(project_id, None)
-                return self._copy_of(project_id, invoice["Id"])
+                return next((i for i in self.client.list_project_invoices(project_id)
+                             if qbo_invoice_id_from_description(i.get("description")) == str(invoice["Id"])), None)
 
-            created = self._apply("invoices", "create", body,
-                                  lambda: self.client.create_invoice(body, find_created=created_meanwhile))
-            if created and not self.dry_run:
+            def create() -> None:
+                self._known_invoices.remember(self.client.create_invoice(body, find_created=created_meanwhile))
                 self._project_invoices.pop(project_id, None)  # re-read once if another invoice needs it
+
+            self._apply("invoices", "create", body, create)
             return
         desired.pop("issueDate", None)
         desired.pop("calculationMethod", None)
         changes = coperniq_invoice_changes(existing, desired)
-        if not self._apply("invoices", "update", changes, lambda: self.client.update_invoice(existing["id"], changes)):
+        if not self._apply("invoices", "update", changes, lambda: self._updated_invoice(existing, changes)):
             self.report.count("invoices", "unchanged")
+
+    def _updated_invoice(self, current: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+        answer = self.client.update_invoice(current["id"], changes)
+        self._known_invoices.remember({**current, **changes, **(answer or {})})
+        self._project_invoices.clear()  # one-by-one lists of invoices may hold the old version
 
     def _payment_status_back(self, invoice: Mapping[str, Any], coperniq_id: int) -> None:
         """An invoice born in Coperniq: Coperniq owns its lines; QuickBooks only adds news of payments.
@@ -311,14 +376,16 @@ class CoperniqWriter:
             self.report.count("invoices", "unchanged")  # no payment in QuickBooks: nothing to tell Coperniq
             return
         try:
-            current = self.client.get_invoice(coperniq_id)
+            if coperniq_id not in self._known_invoices.by_id:
+                self._known_invoices.remember(self.client.get_invoice(coperniq_id))
+            current = self._known_invoices.by_id[coperniq_id]
         except CoperniqNotFound:
             self.report.skip("invoices", invoice["Id"], f"its Coperniq invoice {coperniq_id} no longer exists")
             return
         status = invoice_status(total, balance, current.get("status"))
         changes = {"status": status} if PAYMENT_RANK.get(status, 0) > PAYMENT_RANK.get(current.get("status"), 0) \
             else {}
-        if not self._apply("invoices", "update", changes, lambda: self.client.update_invoice(coperniq_id, changes)):
+        if not self._apply("invoices", "update", changes, lambda: self._updated_invoice(current, changes)):
             self.report.count("invoices", "unchanged")
 
     # -- writes --------------------------------------------------------------------------------

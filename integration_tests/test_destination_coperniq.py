@@ -172,7 +172,10 @@ def test_low_daily_quota_stops_cleanly_after_the_last_committed_state(
     for customer in linked:
         quickbooks.backend.edit_customer(customer["Id"], PrimaryPhone={"FreeFormNumber": "(512) 555-0100"})
     edited = [quickbooks.backend.customers[c["Id"]] for c in linked]
-    result = _write(tmp_path, coperniq, edited, min_remaining_quota=150)
+    # Keep in reserve all but a few requests of what is left today: the write starts, then must stop.
+    left = 200 - coperniq.rate_limiter.used_today(coperniq.api_key)
+    result = _write(tmp_path, coperniq, edited, min_remaining_quota=left - 8)
+    assert 0 < _coperniq_writes(coperniq) < len(edited), "the guard stopped nothing, or everything"
     assert result.errors and "quota" in result.errors[0]["message"]
     assert result.errors[0]["failure_type"] == "transient_error"
     assert result.states == []  # nothing after the stop is acknowledged

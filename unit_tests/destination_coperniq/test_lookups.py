@@ -1,0 +1,54 @@
+"""List pages are read only where they replace at least two one-by-one reads each, and no further than needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests_mock as rm
+
+from coperniq.client import CoperniqClient
+from destination_coperniq.lookups import ListedRecords
+
+BASE = "https://api.coperniq.example/v1"
+
+
+def projects_api(requests_mock: rm.Mocker, total: int) -> None:
+    def page(request: Any, context: Any) -> list[dict[str, Any]]:
+        number, size = int(request.qs["page"][0]), int(request.qs["page_size"][0])
+        ids = range((number - 1) * size + 1, min(total, number * size) + 1)
+        return [{"id": i, "title": f"Project {i}", "custom": {"big": "x" * 100}} for i in ids]
+    requests_mock.get(f"{BASE}/projects", json=page)
+
+
+def test_pages_stop_as_soon_as_every_wanted_record_is_in(requests_mock: rm.Mocker) -> None:
+    projects_api(requests_mock, total=1_000)
+    listed = ListedRecords(CoperniqClient("key", base_url=BASE), "projects")
+    wanted = {5, 150, 250}
+    listed.read_pages(replaces=300, satisfied=lambda: not listed.missing(wanted))
+    assert requests_mock.call_count == 3 and not listed.missing(wanted) and not listed.complete
+    assert listed.by_id[150] == {"id": 150, "title": "Project 150"}, "only the compared fields are kept"
+
+
+def test_a_short_page_means_the_list_is_complete(requests_mock: rm.Mocker) -> None:
+    projects_api(requests_mock, total=250)
+    listed = ListedRecords(CoperniqClient("key", base_url=BASE), "projects")
+    listed.read_pages(replaces=100)
+    assert listed.complete and len(listed.by_id) == 250 and requests_mock.call_count == 3
+
+
+def test_few_reads_to_replace_read_no_list_and_the_budget_is_half_of_them(requests_mock: rm.Mocker) -> None:
+    projects_api(requests_mock, total=100_000)
+    listed = ListedRecords(CoperniqClient("key", base_url=BASE), "projects")
+    listed.read_pages(replaces=1)
+    assert requests_mock.call_count == 0
+    listed.read_pages(replaces=8)
+    assert requests_mock.call_count == 4 and not listed.complete
+
+
+def test_contacts_and_invoices_are_found_by_project() -> None:
+    contacts = ListedRecords(CoperniqClient("key", base_url=BASE), "contacts")
+    contacts.remember({"id": 1, "name": "Ada", "projects": [{"id": 7}, {"id": 8}]})
+    invoices = ListedRecords(CoperniqClient("key", base_url=BASE), "invoices")
+    invoices.remember({"id": 3, "record": {"id": 7, "title": "T"}, "amount": 5})
+    assert [c["id"] for c in contacts.of_project(8)] == [1] and [i["id"] for i in invoices.of_project(7)] == [3]
+    assert contacts.of_project(9) == []
