@@ -337,17 +337,15 @@ class QuickBooksStream(Stream, CheckpointMixin):
             conditions.append(f"MetaData.LastUpdatedTime >= {quote(query_literal(floor))}")
         return conditions
 
-    def _estimate(self) -> AirbyteMessage:
-        total = call(f"counting {self.name}", lambda: self._client.count(self._entity, self._where()))
+    def _estimate(self, read: int) -> AirbyteMessage:
+        """``read`` rows so far plus a COUNT of the rest (the rows of the cursor second already sent excluded)."""
+        rest = call(f"counting {self.name}", lambda: self._client.count(self._entity, self._where()))
         return AirbyteMessage(type=Type.TRACE, trace=AirbyteTraceMessage(
             type=TraceType.ESTIMATE, emitted_at=time.time() * 1000,
             estimate=AirbyteEstimateTraceMessage(name=self.name, type=EstimateType.STREAM,
-                                                 row_estimate=max(0, total - len(self._ids)))))
+                                                 row_estimate=read + max(0, rest - len(self._ids)))))
 
     def _read_page(self) -> Iterable[Mapping[str, Any] | AirbyteMessage]:
-        if not self._estimated:
-            self._estimated = True
-            yield self._estimate()
         while True:
             statement = select(self._entity, self._where(), ORDER_BY, self._position, PAGE_SIZE)
             rows: list[dict[str, Any]] = call(f"reading {self.name}",
@@ -362,6 +360,11 @@ class QuickBooksStream(Stream, CheckpointMixin):
         self._pages_read += 1
         fresh = self._advance(rows)
         self._pages_done = len(rows) < PAGE_SIZE
+        if not self._estimated and not self._pages_done:
+            # Worth one COUNT only when more than a page is coming: QuickBooks meters reads, and most
+            # incremental syncs fit in one page.
+            self._estimated = True
+            yield self._estimate(len(fresh))
         self._checkpoint()
         yield from fresh
 

@@ -171,14 +171,14 @@ def recent(minutes: int = 60) -> str:
 # -- query text ------------------------------------------------------------------------------------
 
 
-def test_first_sync_counts_then_asks_ordered_pages_of_1000_including_inactive_customers(
+def test_first_sync_asks_ordered_pages_of_1000_including_inactive_customers_and_counts_after_a_full_one(
         requests_mock: rm.Mocker) -> None:
     qbo = FakeQuickBooks(requests_mock, customers=[customer(i, i, active=i % 5 != 0) for i in range(1, 1201)])
     output = run("customers")
     assert qbo.statements == [
-        "SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)",
         "SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY MetaData.LastUpdatedTime "
         "STARTPOSITION 1 MAXRESULTS 1000",
+        f"SELECT COUNT(*) FROM Customer WHERE Active IN (true, false) AND MetaData.LastUpdatedTime >= '{stamp(1000)}'",
         "SELECT * FROM Customer WHERE Active IN (true, false) AND MetaData.LastUpdatedTime >= "
         f"'{stamp(1000)}' ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 1000",
     ]
@@ -190,20 +190,28 @@ def test_first_sync_counts_then_asks_ordered_pages_of_1000_including_inactive_cu
 def test_invoices_have_no_active_filter_and_a_start_date_becomes_a_utc_literal(requests_mock: rm.Mocker) -> None:
     qbo = FakeQuickBooks(requests_mock, invoices=[invoice(i, i * 3600) for i in range(1, 6)])
     output = run("invoices", config={**CONFIG, "start_date": "2025-06-02T19:00:00Z"})
-    assert qbo.statements[1] == ("SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-06-02T19:00:00+00:00' "
+    assert qbo.statements[0] == ("SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2025-06-02T19:00:00+00:00' "
                                  "ORDERBY MetaData.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 1000")
     # 19:00 UTC is 12:00 at -07:00, i.e. BASE + 2 h: invoices 2..5.
     assert ids_of(output) == ["2", "3", "4", "5"]
 
 
-def test_an_estimate_trace_comes_from_one_count_before_the_first_record(requests_mock: rm.Mocker) -> None:
-    FakeQuickBooks(requests_mock, customers=[customer(i, i) for i in range(1, 8)])
+def test_an_estimate_trace_comes_from_one_count_after_a_full_first_page_before_the_first_record(
+        requests_mock: rm.Mocker) -> None:
+    FakeQuickBooks(requests_mock, customers=[customer(i, i) for i in range(1, 1_501)])
     output = run("customers")
     estimates = [m.trace.estimate for m in output.trace_messages if m.trace.type == TraceType.ESTIMATE]
-    assert [(e.name, e.type.value, e.row_estimate) for e in estimates] == [("customers", "STREAM", 7)]
+    assert [(e.name, e.type.value, e.row_estimate) for e in estimates] == [("customers", "STREAM", 1_500)]
     kinds = [m.type for m in output.get_message_iterator() if m.type in (Type.RECORD, Type.TRACE)
              and (m.type == Type.RECORD or m.trace.type == TraceType.ESTIMATE)]
     assert kinds[0] == Type.TRACE
+
+
+def test_a_read_of_one_page_spends_no_count(requests_mock: rm.Mocker) -> None:
+    qbo = FakeQuickBooks(requests_mock, customers=[customer(i, i) for i in range(1, 8)])
+    output = run("customers")
+    assert not [m for m in output.trace_messages if m.trace.type == TraceType.ESTIMATE]
+    assert len(qbo.statements) == 1 and "COUNT" not in qbo.statements[0]
 
 
 # -- keyset paging ---------------------------------------------------------------------------------
@@ -262,7 +270,7 @@ def test_rows_edited_mid_sync_are_neither_skipped_nor_lost(requests_mock: rm.Moc
     edited = ["5", "500", "1200", "1800"]  # two already read, two not yet
 
     def edit_after_first_page(n: int) -> None:
-        if n == 3:  # COUNT, page 1, then the edits land before page 2 is answered
+        if n == 3:  # page 1, the COUNT, then the edits land before page 2 is answered
             for row_id in edited:
                 qbo.edit("Customer", row_id, stamp(5000))
 
@@ -413,7 +421,7 @@ def test_a_401_refreshes_the_token_retries_and_persists_the_rotated_refresh_toke
     assert ids_of(output) == ["1", "2", "3"]
     assert qbo.refresh_tokens == ["rt-0", "rt-1"]  # the second refresh used the rotated token
     query_calls = [r for r in requests_mock.request_history if r.path.endswith("/query")]
-    assert len(query_calls) == 3  # the COUNT refused with 401, the same COUNT again, one page
+    assert len(query_calls) == 2  # the page refused with 401, the same page again (no COUNT for one page)
     assert query_calls[-1].headers["Authorization"] == "Bearer at-2"
     controls = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"CONTROL"' in line]
     assert controls[-1]["control"]["connectorConfig"]["config"]["refresh_token"] == "rt-2"
