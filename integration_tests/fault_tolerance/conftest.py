@@ -173,30 +173,25 @@ def parse_line(line: str) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def after_records(count: int) -> Callable[[dict[str, Any]], bool]:
-    """A ``stop`` predicate: true at the ``count``-th RECORD message."""
+def after_messages(kind: str, count: int) -> Callable[[dict[str, Any]], bool]:
+    """A ``stop`` predicate: true at the ``count``-th message of type ``kind`` (RECORD, STATE)."""
     seen = 0
 
     def stop(message: dict[str, Any]) -> bool:
         nonlocal seen
-        if message.get("type") == "RECORD":
+        if message.get("type") == kind:
             seen += 1
         return seen >= count
 
     return stop
+
+
+def after_records(count: int) -> Callable[[dict[str, Any]], bool]:
+    return after_messages("RECORD", count)
 
 
 def after_states(count: int) -> Callable[[dict[str, Any]], bool]:
-    """A ``stop`` predicate: true at the ``count``-th STATE message."""
-    seen = 0
-
-    def stop(message: dict[str, Any]) -> bool:
-        nonlocal seen
-        if message.get("type") == "STATE":
-            seen += 1
-        return seen >= count
-
-    return stop
+    return after_messages("STATE", count)
 
 
 def write_json(directory: Path, name: str, payload: Any) -> str:
