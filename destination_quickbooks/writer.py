@@ -33,6 +33,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.destination import WriteReport
 from mapping.coperniq_to_qbo import (
+    contact_reached_at,
     customer_changes,
     customer_fields,
     invoice_changes,
@@ -87,9 +88,11 @@ class CustomerIndex:
 
 @dataclass
 class ProjectFacts:
-    """What the run remembers of a project after its records are flushed (small, for later invoices)."""
+    """What the run remembers of a project after its records are flushed (small: for later contacts, invoices)."""
 
     stage: str | None = None
+    primary_email: str | None = None
+    primary_phone: str | None = None
 
 
 @dataclass
@@ -169,7 +172,8 @@ class QuickBooksWriter:
             self.report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
             return
         if stream == "projects":
-            self._facts[record_id] = ProjectFacts(stage=project_stage(record))
+            self._facts[record_id] = ProjectFacts(stage=project_stage(record), primary_email=record.get("primaryEmail"),
+                                                  primary_phone=record.get("primaryPhone"))
             caveat = shortened_title(dict(record))
             if caveat is not None:
                 self.report.caveat(stream, record_id, caveat)
@@ -280,7 +284,8 @@ class QuickBooksWriter:
         current = index.by_project.get(project_id)
         if project is None and not contacts and current is not None:
             return None  # reached only through an invoice, and its customer already exists
-        contact = primary_contact(project, contacts) if project is not None else self._contact_for(current, contacts)
+        contact = primary_contact(project, contacts) if project is not None else \
+            self._contact_for(project_id, current, contacts)
         source_project = project
         if source_project is None and current is None:
             if not title_hint:
@@ -316,15 +321,25 @@ class QuickBooksWriter:
         body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, **changes}
         return Operation("Customer", "update", body, stream, record_id, project_id)
 
-    @staticmethod
-    def _contact_for(current: dict[str, Any] | None, contacts: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """Without the project record, the contact whose email the customer already has, else the lowest id."""
+    def _contact_for(self, project_id: int, current: dict[str, Any] | None,
+                     contacts: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Without the project record in this flush, which of its contacts (if any) speaks for the customer.
+
+        A project has one primary contact; the others must never overwrite the customer. When this run
+        saw the project, its primary email or phone decides. Otherwise only the person the customer
+        already names (same email or phone) may update it; any contact may fill a customer with no one on it.
+        """
         if not contacts:
             return None
-        email = str(((current or {}).get("PrimaryEmailAddr") or {}).get("Address") or "").casefold()
-        for contact in sorted(contacts, key=lambda c: c["id"]):
-            if email and email in {str(e).strip().casefold() for e in contact.get("emails") or []}:
-                return contact
+        facts = self._facts.get(project_id)
+        if facts is not None and (facts.primary_email or facts.primary_phone):
+            return contact_reached_at(contacts, facts.primary_email, facts.primary_phone)
+        email = ((current or {}).get("PrimaryEmailAddr") or {}).get("Address")
+        phone = ((current or {}).get("PrimaryPhone") or {}).get("FreeFormNumber")
+        found = contact_reached_at(contacts, email, phone)
+        names_someone = any((email, phone, (current or {}).get("GivenName"), (current or {}).get("FamilyName")))
+        if found is not None or names_someone:
+            return found
         return min(contacts, key=lambda c: c["id"])
 
     # -- invoices ------------------------------------------------------------------------------

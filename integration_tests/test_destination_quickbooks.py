@@ -336,3 +336,37 @@ def test_check_succeeds_with_good_credentials(qbo_sandbox: QuickBooksSandbox, tm
     path.write_text(json.dumps(_qbo_config(qbo_sandbox)))
     result = run_connector([script("destination-quickbooks"), "check", "--config", str(path)])
     assert result.of_type("CONNECTION_STATUS")[0]["connectionStatus"]["status"] == "SUCCEEDED"
+
+
+def test_a_contact_that_is_not_the_projects_primary_never_overwrites_its_customer(
+        pair: tuple[CoperniqSandbox, QuickBooksSandbox]) -> None:
+    """Contacts come a stream after their project, often in another flush: only the primary one speaks."""
+    coperniq, quickbooks = pair
+    _connection(coperniq, quickbooks).sync()
+    backend = coperniq.backend
+    project = next(p for p in backend.projects.values() if len(p.contact_ids) >= 2)
+    primary, other = (backend.contact_json(backend.contacts[i]) for i in project.contact_ids[:2])
+    before = dict(_linked_customers(quickbooks)[project.id][0])
+    assert (before.get("PrimaryEmailAddr") or {}).get("Address") in primary["emails"]
+
+    def write(*records: tuple[str, dict[str, Any]]) -> QuickBooksWriter:
+        writer = QuickBooksWriter(QuickBooksClient(_qbo_config(quickbooks)), {}, logging.getLogger("test"),
+                                  streams=["projects", "contacts"])
+        for stream, record in records:
+            writer.add(stream, record)
+        writer.flush(final=True)
+        return writer
+
+    # The project, then (another flush, as on a load) the other contact renamed: the customer keeps its person.
+    project_json = backend.project_json(project)
+    writer = write(("projects", project_json))
+    writer.add("contacts", {**other, "name": "Someone Else Entirely"})
+    writer.flush(final=True)
+    # An incremental sync that brings only the other contact: still not the customer's person.
+    write(("contacts", {**other, "name": "Someone Else Entirely"}))
+    after = _linked_customers(quickbooks)[project.id][0]
+    assert (after.get("GivenName"), after.get("FamilyName")) == (before.get("GivenName"), before.get("FamilyName"))
+    # The primary contact renamed, alone: it updates the customer.
+    write(("contacts", {**primary, "name": "Renamed Primary"}))
+    after = _linked_customers(quickbooks)[project.id][0]
+    assert (after.get("GivenName"), after.get("FamilyName")) == ("Renamed", "Primary")

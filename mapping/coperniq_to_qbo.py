@@ -127,6 +127,24 @@ def _linked_project_ids(contact: dict) -> set:
     return {item.get("id") for item in contact.get("projects") or [] if isinstance(item, dict)}
 
 
+def _by_id(contacts: list[dict]) -> list[dict]:
+    return sorted(contacts, key=lambda contact: (contact.get("id") is None, contact.get("id") or 0))
+
+
+def contact_reached_at(contacts: list[dict], email: str | None, phone: str | None) -> dict | None:
+    """The contact (lowest id first) having this email, else the one having this phone; None if none has."""
+    ordered = _by_id(contacts or [])
+    if email and email.strip():
+        for contact in ordered:
+            if any(same_email(item, email) for item in contact.get("emails") or []):
+                return contact
+    if phone and phone.strip():
+        for contact in ordered:
+            if any(same_phone(item, phone) for item in contact.get("phones") or []):
+                return contact
+    return None
+
+
 def primary_contact(project: dict | None, contacts: list[dict]) -> dict | None:
     """The project's contact: email matches primaryEmail, else phone matches primaryPhone, else the lowest id."""
     if not project:
@@ -134,18 +152,7 @@ def primary_contact(project: dict | None, contacts: list[dict]) -> dict | None:
     linked = [contact for contact in contacts or [] if project.get("id") in _linked_project_ids(contact)]
     if not linked:
         return None
-    linked.sort(key=lambda contact: (contact.get("id") is None, contact.get("id") or 0))
-    primary_email = project.get("primaryEmail")
-    if primary_email and primary_email.strip():
-        for contact in linked:
-            if any(same_email(email, primary_email) for email in contact.get("emails") or []):
-                return contact
-    primary_phone = project.get("primaryPhone")
-    if primary_phone and primary_phone.strip():
-        for contact in linked:
-            if any(same_phone(phone, primary_phone) for phone in contact.get("phones") or []):
-                return contact
-    return linked[0]
+    return contact_reached_at(linked, project.get("primaryEmail"), project.get("primaryPhone")) or _by_id(linked)[0]
 
 
 def _sales_line(
