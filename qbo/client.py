@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
@@ -54,6 +55,19 @@ def api_root(config: Mapping[str, Any]) -> str:
     return SANDBOX_URL if config.get("sandbox") else PRODUCTION_URL
 
 
+class PacedSession(requests.Session):
+    """Every attempt waits for room in Intuit's windows, retries included: Intuit counts those too."""
+
+    def __init__(self, throttle: Throttle):
+        super().__init__()
+        self.throttle = throttle
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        batch = urlsplit(request.url or "").path.endswith("/batch")
+        self.throttle.acquire("all", *(("batch",) if batch else ()))
+        return super().send(request, **kwargs)
+
+
 class QuickBooksClient:
     def __init__(
         self,
@@ -75,7 +89,7 @@ class QuickBooksClient:
         self.logger = logger or logging.getLogger("airbyte.quickbooks")
         self.throttle = throttle or default_throttle()
         self.requests = RequestCounter()
-        session = self.requests.attach(requests.Session())
+        session = self.requests.attach(PacedSession(self.throttle))
         session.headers["Accept"] = "application/json"
         self.authenticator = build_authenticator(config)
         self._http = HttpClient(
@@ -90,7 +104,6 @@ class QuickBooksClient:
 
     def _request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                  json: Any = None, data: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
-        self.throttle.acquire("all", *(("batch",) if path == "/batch" else ()))
         query = {"minorversion": MINOR_VERSION, **{k: v for k, v in (params or {}).items() if v is not None}}
         _, response = self._http.send_request(method, f"{self.company_url}{path}", request_kwargs={},
                                               params=query, json=json, data=data, headers=headers)
