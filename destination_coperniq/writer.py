@@ -230,10 +230,14 @@ class CoperniqWriter:
                 return found
         if self._known_contacts.complete:
             return None  # every contact was read: this project has none of these
-        for value, matches in probes:
-            if not value:
-                continue
-            for contact in self.client.search_contacts(str(value)):
+        # The name is searched once more by its last part alone: Coperniq's search matches text as
+        # stored, and a stored " Emily  Thompson " is not found by "Emily Thompson".
+        family = customer.get("FamilyName")
+        searches = [(value, value, matches) for value, matches in probes if value]
+        if name and family and str(family).strip() != name:
+            searches.append((str(family).strip(), name, probes[2][1]))
+        for text, value, matches in searches:
+            for contact in self.client.search_contacts(str(text)):
                 linked = any(p.get("id") == project["id"] for p in contact.get("projects") or [])
                 if linked and matches(contact, value):
                     self._known_contacts.remember(contact)
