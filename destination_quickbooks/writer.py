@@ -388,8 +388,9 @@ class QuickBooksWriter:
                            customer_ids: Iterable[str]) -> dict[int, dict[str, Any]]:
         """QuickBooks invoices linked to these Coperniq invoices, found by number and by customer.
 
-        A customer this run created can hold no invoice but the ones this run wrote (remembered), so
-        neither it nor its invoices' numbers are looked up: an initial load makes no lookups at all.
+        A customer this run created can hold no invoice but the ones this run wrote (remembered), so its
+        invoices are not looked up by customer; by number they are (an invoice of ours may sit under an
+        older customer the bookkeeper unlinked and renamed).
         """
         found: dict[str, dict[str, Any]] = {}
 
@@ -399,8 +400,7 @@ class QuickBooksWriter:
                     found.update((row["Id"], row) for row in page)
 
         old_customers = {str(c) for c in customer_ids} - self._new_customers
-        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None
-                             and str(self._customer_of(i) or "") not in self._new_customers))
+        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None))
         lookup("CustomerRef", old_customers)
         by_coperniq: dict[int, dict[str, Any]] = {}
         for row in found.values():
@@ -411,10 +411,6 @@ class QuickBooksWriter:
         written = self._written_invoices
         by_coperniq.update((i["id"], written[i["id"]]) for i in invoices if i["id"] in written)
         return by_coperniq
-
-    def _customer_of(self, invoice: Mapping[str, Any]) -> str | None:
-        customer = self._index.by_project.get(invoice["record"]["id"]) if self._index else None
-        return str(customer["Id"]) if customer else None
 
     def _write_invoices(self, invoices: list[dict[str, Any]], update_only: set[int], index: CustomerIndex) -> None:
         item_ref = self._item()
