@@ -40,8 +40,8 @@ class RecordIssue:
     skipped: bool = True  # False: written, with something the user should know (a shortened value, say)
 
     def log_line(self) -> str:
-        verb = "Skipped" if self.skipped else "Wrote"
-        return f"{verb} {self.stream} record {self.record_id}{'' if self.skipped else ' with a caveat'}: {self.reason}"
+        what = "Skipped {} record {}" if self.skipped else "Wrote {} record {} with a caveat"
+        return f"{what.format(self.stream, self.record_id)}: {self.reason}"
 
 
 @dataclass

@@ -16,7 +16,7 @@ and the writer stops cleanly (after the last committed state) before the quota r
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airbyte_cdk.models import FailureType
@@ -66,6 +66,12 @@ def is_deleted(record: Mapping[str, Any]) -> bool:
 def linked_project(customer: Mapping[str, Any]) -> int | None:
     """The Coperniq project a QuickBooks customer stands for: its Notes marker, else its DisplayName suffix."""
     return project_id_from_notes(customer.get("Notes")) or project_id_from_display_name(customer.get("DisplayName"))
+
+
+def copy_of(invoices: Iterable[dict[str, Any]], qbo_invoice_id: Any) -> dict[str, Any] | None:
+    """The Coperniq invoice made from this QuickBooks invoice (its description carries the marker)."""
+    return next((i for i in invoices if qbo_invoice_id_from_description(i.get("description")) == str(qbo_invoice_id)),
+                None)
 
 
 def has_person(customer: Mapping[str, Any]) -> bool:
@@ -153,10 +159,16 @@ class CoperniqWriter:
             self._known_projects.read_pages(len(wanted), lambda: not self._known_projects.missing(wanted))
         # Each contact lookup is a search of up to three requests; count it as one.
         self._known_contacts.read_pages(people)
-        live = [i for i in invoices if not is_deleted(i)]
-        owners = {str((i.get("CustomerRef") or {}).get("value")) for i in live
-                  if invoice_id_from_note(i.get("PrivateNote")) is None}
-        payments = sum(1 for i in live if invoice_id_from_note(i.get("PrivateNote")) is not None)
+        # One invoice list per customer of a QuickBooks-born invoice, at most one GET per Coperniq-born one.
+        owners: set[str] = set()
+        payments = 0
+        for invoice in invoices:
+            if is_deleted(invoice):
+                continue
+            if invoice_id_from_note(invoice.get("PrivateNote")) is None:
+                owners.add(str((invoice.get("CustomerRef") or {}).get("value")))
+            else:
+                payments += 1
         self._known_invoices.read_pages(len(owners) + payments)
 
     def _project(self, project_id: int) -> dict[str, Any]:
@@ -237,11 +249,18 @@ class CoperniqWriter:
         if name and family and str(family).strip() != name:
             searches.append((str(family).strip(), name, probes[2][1]))
         for text, value, matches in searches:
-            for contact in self.client.search_contacts(str(text)):
-                linked = any(p.get("id") == project["id"] for p in contact.get("projects") or [])
-                if linked and matches(contact, value):
-                    self._known_contacts.remember(contact)
-                    return contact
+            found = self._search_contact(str(text), project["id"], lambda c, v=value, m=matches: m(c, v))
+            if found is not None:
+                self._known_contacts.remember(found)
+                return found
+        return None
+
+    def _search_contact(self, text: str, project_id: int,
+                        matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The first contact Coperniq's search finds for ``text`` that is linked to the project and matches."""
+        for contact in self.client.search_contacts(text):
+            if any(p.get("id") == project_id for p in contact.get("projects") or []) and matches(contact):
+                return contact
         return None
 
     def _write_contact(self, customer: Mapping[str, Any], project: Mapping[str, Any]) -> bool:
@@ -260,11 +279,7 @@ class CoperniqWriter:
         """The contact a create whose answer was lost may have made: same name, linked to the project."""
         probe = next(iter(body.get("emails") or []), None) or next(iter(body.get("phones") or []), None) \
             or body["name"]
-        for contact in self.client.search_contacts(str(probe)):
-            linked = any(p.get("id") == project_id for p in contact.get("projects") or [])
-            if linked and contact.get("name") == body["name"]:
-                return contact
-        return None
+        return self._search_contact(str(probe), project_id, lambda c: c.get("name") == body["name"])
 
     def _unlinked_customer(self, customer: dict[str, Any]) -> None:
         if not self.upsert_unlinked:
@@ -309,9 +324,7 @@ class CoperniqWriter:
         return self._project_invoices[project_id]
 
     def _copy_of(self, project_id: int, qbo_invoice_id: Any) -> dict[str, Any] | None:
-        """The Coperniq invoice made from this QuickBooks invoice (its description carries the marker)."""
-        return next((i for i in self._invoices_of(project_id)
-                     if qbo_invoice_id_from_description(i.get("description")) == str(qbo_invoice_id)), None)
+        return copy_of(self._invoices_of(project_id), qbo_invoice_id)
 
     def _project_for_invoice(self, invoice: Mapping[str, Any]) -> int | None:
         """The invoice's customer's project: from this run's customers, the DisplayName suffix, or a
@@ -347,9 +360,8 @@ class CoperniqWriter:
         if existing is None:
             body = {"recordId": project_id, **desired}
 
-            def created_meanwhile() -> dict[str, Any] | None:  # the answer to the create was lost
-                return next((i for i in self.client.list_project_invoices(project_id)
-                             if qbo_invoice_id_from_description(i.get("description")) == str(invoice["Id"])), None)
+            def created_meanwhile() -> dict[str, Any] | None:  # the answer to the create was lost: read afresh
+                return copy_of(self.client.list_project_invoices(project_id), invoice["Id"])
 
             def create() -> None:
                 self._known_invoices.remember(self.client.create_invoice(body, find_created=created_meanwhile))

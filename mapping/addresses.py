@@ -10,6 +10,7 @@ rewrites an address back and forth.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import usaddress
 
@@ -238,9 +239,14 @@ def parse_us_address(text: str | None) -> dict | None:
     ambiguous, finds neither a street number nor a city, an unknown state, a foreign country, a
     recipient name...), the trimmed text is kept whole in ``Line1`` and every other key is absent.
     """
-    if text is None:
-        return None
-    normalized = normalize_text(text)
+    parsed = _parse_normalized(normalize_text(text)) if text is not None else None
+    return dict(parsed) if parsed is not None else None  # a copy: the cached answer must not change
+
+
+# usaddress costs about a tenth of a millisecond a call, and a destination parses the same text more than
+# once (the record check when it arrives, the mapping at the flush, the echo comparison).
+@lru_cache(maxsize=8192)
+def _parse_normalized(normalized: str) -> dict | None:
     if not normalized:
         return None
     structured = _parse_structured(normalized)
