@@ -40,6 +40,7 @@ from mapping.coperniq_to_qbo import (
     invoice_changes,
     invoice_fields,
     primary_contact,
+    primary_contact_at,
     record_problem,
     shortened_title,
 )
@@ -338,7 +339,7 @@ class QuickBooksWriter:
             return None
         facts = self._facts.get(project_id)
         if facts is not None and (facts.primary_email or facts.primary_phone):
-            return contact_reached_at(contacts, facts.primary_email, facts.primary_phone)
+            return primary_contact_at(contacts, facts.primary_email, facts.primary_phone)
         email = ((current or {}).get("PrimaryEmailAddr") or {}).get("Address")
         phone = ((current or {}).get("PrimaryPhone") or {}).get("FreeFormNumber")
         found = contact_reached_at(contacts, email, phone)
