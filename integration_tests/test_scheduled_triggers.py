@@ -61,6 +61,7 @@ def _stage_ids(coperniq: CoperniqSandbox, name: str) -> dict[int, int]:
             for s in w.stages if s.name == name}
 
 
+@pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_invoices_reach_quickbooks_when_their_project_reaches_the_stage_and_only_once(
         coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> None:
     coperniq = coperniq_sandbox_factory(projects=60, seed=21, daily_quota=None)
@@ -143,6 +144,7 @@ def _unique_titled(two_way: ContractTwoWaySync) -> list[int]:
     return sorted(pid for pid, p in projects.items() if titles[p.title] == 1 and p.title and ":" not in p.title)
 
 
+@pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_an_invoice_of_an_unchanged_linked_customer_lands_on_its_project_even_when_its_title_is_shared(
         two_way: ContractTwoWaySync) -> None:
     _round(two_way)
@@ -193,6 +195,7 @@ def test_an_invoice_whose_customer_is_not_linked_is_reported_never_put_on_a_proj
 # -- item 5: dry runs -----------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_a_dry_run_reports_the_plan_and_the_next_real_sync_writes_all_of_it(
         coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> None:
     coperniq = coperniq_sandbox_factory(projects=50, seed=25, daily_quota=None)
@@ -237,6 +240,7 @@ def test_a_dry_run_reports_the_plan_and_the_next_real_sync_writes_all_of_it(
 # -- item 6: inactive customers -------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_inactive_customers_never_lend_their_deleted_suffix_and_do_what_the_config_says(
         two_way: ContractTwoWaySync) -> None:
     two_way.outbound.destination_config["inactive_customer_project_status"] = "ON_HOLD"
@@ -249,8 +253,7 @@ def test_inactive_customers_never_lend_their_deleted_suffix_and_do_what_the_conf
         qbo.deactivate_customer(customer["Id"])
     assert all(qbo.customers[c["Id"]]["DisplayName"].endswith(" (deleted)") for c in customers[:3])
     _round(two_way)
-    for _ in range(2):
-        assert _round(two_way) == (0, 0)
+    assert _round(two_way) == (0, 0)
     titles = [p.title for p in two_way.coperniq.backend.projects.values()]
     assert not [t for t in titles if t.endswith("(deleted)")]
     statuses = {pid: two_way.coperniq.backend.get_project(pid)["status"] for pid in projects}
@@ -260,14 +263,13 @@ def test_inactive_customers_never_lend_their_deleted_suffix_and_do_what_the_conf
     two_way.coperniq.backend.update_project(projects[0], {"title": "Adeyemi Residence"})
     assert _round(two_way) == (1, 0)
     assert qbo.customers[customers[0]["Id"]]["DisplayName"] == "Adeyemi Residence (deleted)"
-    assert _round(two_way) == (0, 0)
     names[customers[0]["Id"]] = "Adeyemi Residence"
 
     # Without the config key, a deactivation is reported and changes nothing.
     two_way.outbound.destination_config.pop("inactive_customer_project_status")
     qbo.deactivate_customer(customers[3]["Id"])
     result = two_way.round()
-    assert result.writes == (0, 0)
+    assert result.writes == (0, 0), "the echo of the rename, and a reported deactivation, write nothing"
     assert any("is inactive in QuickBooks" in w for w in result.outbound[1].logs("WARN"))
 
     for customer in customers:  # reactivation: each customer's own name, and no write
