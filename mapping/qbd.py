@@ -288,3 +288,27 @@ def invoice_element_changes(current: dict, desired: dict) -> dict[str, Any]:
     if lines is not None:
         elements["InvoiceLineMod"] = [{"TxnLineID": "-1", **line} for line in lines]
     return elements
+
+
+def online_record(stream: str, record: dict) -> dict:
+    """destination-coperniq's one adapter: a Desktop record (it has ``ListID``/``TxnID``) in the Online shape;
+    an Online record unchanged."""
+    if stream == "customers" and "ListID" in record and "Id" not in record:
+        return online_customer(record)
+    if stream == "invoices" and "TxnID" in record and "Id" not in record:
+        return online_invoice(record)
+    return record
+
+
+# Online field -> the Desktop element it becomes (what a *Mod's elements say about which fields it changes).
+ELEMENT_OF = {"DisplayName": "Name", "GivenName": "FirstName", "FamilyName": "LastName", "BillAddr": "BillAddress",
+              "PrimaryPhone": "Phone", "PrimaryEmailAddr": "Email", "Notes": "Notes", "CustomerRef": "CustomerRef",
+              "TxnDate": "TxnDate", "DocNumber": "RefNumber", "DueDate": "DueDate", "PrivateNote": "Memo",
+              "Line": "InvoiceLineMod"}
+
+
+def desired_for(changes: dict, desired: dict) -> dict:
+    """The desired Online fields a ``*Mod`` changes: what a re-read after 3200 recomputes, and nothing else
+    (a field the bookkeeper edited meanwhile that this sync did not mean to change stays theirs)."""
+    return {key: value for key, value in desired.items() if ELEMENT_OF.get(key) in changes
+            or (key == "Line" and "InvoiceLineAdd" in changes)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -54,6 +55,18 @@ ORDERS: dict[str, tuple[str, ...]] = {
     "InvoiceLineAdd": LINE_ORDER[1:], "InvoiceLineMod": LINE_ORDER,
     "CustomerRef": REF_ORDER, "TermsRef": REF_ORDER, "ItemRef": REF_ORDER, "ClassRef": REF_ORDER,
 }
+
+
+def later_time(a: str | None, b: str | None) -> str | None:
+    """The later of two qbXML datetimes (``2015-11-04T14:39:03-08:00``), kept as QuickBooks wrote it."""
+    if not a:
+        return b
+    if not b:
+        return a
+    try:
+        return a if datetime.fromisoformat(a) >= datetime.fromisoformat(b) else b
+    except ValueError:
+        return max(a, b)
 
 
 class QbXmlError(ValueError):

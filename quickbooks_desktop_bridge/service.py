@@ -23,7 +23,6 @@ import json
 import logging
 import secrets
 import time
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,16 +46,7 @@ ID_KEY = {"customer": "ListID", "invoice": "TxnID"}
 SERVER_VERSION = "quickbooks-desktop-bridge 0.1.0"
 
 
-def _later(a: str | None, b: str | None) -> str | None:
-    """The later of two qbXML datetimes (``2015-11-04T14:39:03-08:00``), kept as QuickBooks wrote it."""
-    if not a:
-        return b
-    if not b:
-        return a
-    try:
-        return a if datetime.fromisoformat(a) >= datetime.fromisoformat(b) else b
-    except ValueError:
-        return max(a, b)
+_later = qbxml.later_time
 
 
 class Bridge:

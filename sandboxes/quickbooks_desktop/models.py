@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -61,6 +62,11 @@ class CompanyFile:
         self.txn_counter = 0x100
         self.lock_faults: list[tuple[str, int]] = []  # (request kind, status code): the next such request fails
         self.requests_processed = 0
+        self.processed: Counter[str] = Counter()  # qbXML requests answered, by kind (CustomerAdd, InvoiceQuery...)
+
+    def writes(self) -> int:
+        """Add and Mod requests answered so far (refused ones included)."""
+        return sum(n for kind, n in self.processed.items() if kind.endswith(("Add", "Mod")))
 
     # -- clock and ids -----------------------------------------------------------------------
 
@@ -371,6 +377,7 @@ class CompanyFile:
             answers = []
             for rq in requests:
                 self.requests_processed += 1
+                self.processed[rq.kind] += 1
                 answer = self._answer(rq)
                 answers.append(answer)
                 if answer.get("severity") == "Error" and on_error == "stopOnError":
