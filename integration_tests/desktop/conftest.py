@@ -19,31 +19,45 @@ def bridge_db(tmp_path: Path) -> str:
     return str(tmp_path / "bridge.db")
 
 
-@pytest.fixture
-def bridge_factory(bridge_db: str) -> Iterator[Callable[..., RunningBridge]]:
-    """Starts a bridge on the same SQLite file each time (a restart after a crash keeps only what is on disk)."""
-    running: list[RunningBridge] = []
+class Bridges:
+    """Bridges served in this process on one SQLite file: a restart keeps only what is on disk."""
 
-    def start(port: int = 0) -> RunningBridge:
-        bridge = start_bridge(BridgeApp(Store(bridge_db), USERNAME, PASSWORD, API_KEY), API_KEY, port=port)
-        running.append(bridge)
+    def __init__(self, database: str):
+        self.database = database
+        self.running: list[RunningBridge] = []
+
+    def start(self, port: int = 0) -> RunningBridge:
+        bridge = start_bridge(BridgeApp(Store(self.database), USERNAME, PASSWORD, API_KEY), API_KEY, port=port)
+        self.running.append(bridge)
         return bridge
 
-    yield start
-    for bridge in running:
-        try:
+    def restart(self, url: str) -> RunningBridge:
+        """Stop the bridge serving ``url`` and start a new one (new store, new sessions) on its port."""
+        for bridge in [b for b in self.running if b.url == url]:
             bridge.stop()
-        except Exception:  # noqa: BLE001 - already stopped by the test
-            pass
+            self.running.remove(bridge)
+        return self.start(port=int(url.rsplit(":", 1)[1]))
+
+    def stop_all(self) -> None:
+        for bridge in self.running:
+            bridge.stop()
+        self.running = []
 
 
 @pytest.fixture
-def desktop_sync(coperniq_sandbox_factory: Any, bridge_factory: Callable[..., RunningBridge]
+def bridges(bridge_db: str) -> Iterator[Bridges]:
+    started = Bridges(bridge_db)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def desktop_sync(coperniq_sandbox_factory: Any, bridges: Bridges
                  ) -> Callable[..., DesktopTwoWaySync]:
     def build(projects: int = 12, customers: int = 4, invoices: int = 4, seed: int = 11,
               **inbound: Any) -> DesktopTwoWaySync:
         coperniq = coperniq_sandbox_factory(projects=projects, seed=seed, daily_quota=None)
         desktop = DesktopSandbox(customers=customers, invoices=invoices, seed=seed)
-        bridge = bridge_factory()
+        bridge = bridges.start()
         return DesktopTwoWaySync(coperniq, desktop, bridge.url, inbound_config=inbound)
     return build

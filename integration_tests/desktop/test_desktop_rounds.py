@@ -40,66 +40,49 @@ def assert_every_record_once(sync: DesktopTwoWaySync) -> None:
     assert max(invoices.values(), default=1) == 1, "and only one"
 
 
-def test_first_sync_both_directions_then_quiet_rounds(desktop_sync: Any) -> None:
+def test_rounds_both_directions_every_record_once_quiet_rounds_and_rename_proof_links(desktop_sync: Any) -> None:
     sync = desktop_sync()
     first = sync.round()
     assert not first.errors, first.errors
     assert first.qbxml_writes > 0
     assert_every_record_once(sync)
-    company = sync.desktop.company
+    backend, company = sync.coperniq.backend, sync.desktop.company
     assert all(len(c["Name"]) <= 41 for c in company.customers.values())
     assert all(len(v.get("RefNumber", "")) <= 11 for v in company.invoices.values())
     assert _round(sync) == (0, 0), "a quiet round writes nothing on either side"
-    assert _round(sync) == (0, 0)
-    sync.reset()
-    assert _round(sync) == (0, 0), "a sync from scratch writes nothing when both sides agree"
 
-
-def test_edits_cross_once_and_links_survive_renames(desktop_sync: Any) -> None:
-    sync = desktop_sync()
-    _round(sync)
-    backend, company = sync.coperniq.backend, sync.desktop.company
-    project_id = sorted(backend.projects)[2]
-    backend.update_project(project_id, {"title": "Okonkwo Residence"})
-    qbxml_writes, coperniq_writes = _round(sync)
-    assert qbxml_writes == 1 and coperniq_writes == 0
-    customer = next(c for c in company.customers.values() if project_id_from_notes(c.get("Notes")) == project_id)
-    assert customer["Name"] == "Okonkwo Residence"
-    assert _round(sync) == (0, 0)
-
-    # The bookkeeper renames the customer and moves it: the link (Notes marker) holds; the project follows.
-    company.edit_customer(customer["ListID"], Name="Okonkwo Residence (billing)",
+    # Both sides work between two syncs: a project renamed in Coperniq; in QuickBooks the bookkeeper renames
+    # and moves another customer, and issues an invoice to a third.
+    renamed = sorted(backend.projects)[2]
+    backend.update_project(renamed, {"title": "Okonkwo Residence"})
+    linked = sorted((c for c in company.customers.values() if project_id_from_notes(c.get("Notes"))),
+                    key=lambda c: c["ListID"])
+    moved = next(c for c in linked if project_id_from_notes(c["Notes"]) != renamed)
+    moved_project = project_id_from_notes(moved["Notes"])
+    company.edit_customer(moved["ListID"], Name="Haddad Residence (billing)",
                           BillAddress={"Addr1": "901 W Riverside Dr", "City": "Austin", "State": "TX",
                                        "PostalCode": "78704"})
-    qbxml_writes, coperniq_writes = _round(sync)
-    assert coperniq_writes >= 1 and qbxml_writes == 0
-    project = backend.get_project(project_id, include_archived=True)
-    assert project["title"] == "Okonkwo Residence (billing)"
-    assert project["address"] == ["901 W Riverside Dr, Austin, TX 78704"]
-    assert _round(sync) == (0, 0)
-    assert_every_record_once(sync)
-
-
-def test_an_invoice_born_in_quickbooks_reaches_coperniq_once(desktop_sync: Any) -> None:
-    sync = desktop_sync()
-    _round(sync)
-    company = sync.desktop.company
-    customer = next(c for c in company.customers.values() if project_id_from_notes(c.get("Notes")))
-    project_id = project_id_from_notes(customer["Notes"])
-    born = company.add_invoice({"CustomerRef": {"ListID": customer["ListID"]}, "RefNumber": "QB-77",
+    billed = next(c for c in linked if project_id_from_notes(c["Notes"]) not in (renamed, moved_project))
+    born = company.add_invoice({"CustomerRef": {"ListID": billed["ListID"]}, "RefNumber": "QB-77",
                                 "DueDate": "2026-08-01", "Memo": "Main panel upgrade",
                                 "InvoiceLineAdd": [{"ItemRef": {"FullName": "Services"}, "Amount": "4200.00"}]})
-    before = len(sync.coperniq.backend.invoices)
+    before = len(backend.invoices)
     qbxml_writes, coperniq_writes = _round(sync)
-    assert qbxml_writes == 0 and coperniq_writes >= 1
-    copies = [i for i in sync.coperniq.backend.invoices.values()
-              if f"QuickBooks invoice #{born['TxnID']}" in (i.description or "")]
-    assert len(sync.coperniq.backend.invoices) == before + 1 and len(copies) == 1
-    assert copies[0].record_id == project_id
-    company.receive_payment(born["TxnID"], "4200.00")
-    _round(sync)
-    assert len(sync.coperniq.backend.invoices) == before + 1, "an update, never a second copy"
-    assert _round(sync) == (0, 0)
+    assert qbxml_writes == 1, "one CustomerMod for the rename, nothing else"
+    assert coperniq_writes >= 2
+    customer = next(c for c in company.customers.values() if project_id_from_notes(c.get("Notes")) == renamed)
+    assert customer["Name"] == "Okonkwo Residence"
+    project = backend.get_project(moved_project, include_archived=True)
+    assert project["title"] == "Haddad Residence (billing)", "the link lives in Notes: a renamed customer holds it"
+    assert project["address"] == ["901 W Riverside Dr, Austin, TX 78704"]
+    copies = [i for i in backend.invoices.values() if f"QuickBooks invoice #{born['TxnID']}" in (i.description or "")]
+    assert len(backend.invoices) == before + 1 and len(copies) == 1
+    assert copies[0].record_id == project_id_from_notes(billed["Notes"])
+    assert _round(sync) == (0, 0), "the echoes of those writes write nothing"
+    assert_every_record_once(sync)
+
+    sync.reset()
+    assert _round(sync) == (0, 0), "a sync from scratch writes nothing when both sides agree"
 
 
 def test_dry_run_queues_nothing(desktop_sync: Any) -> None:
