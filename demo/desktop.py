@@ -1,8 +1,8 @@
 """The four flows through QuickBooks Desktop: Coperniq sandbox, the bridge, and the Web Connector + company sandbox.
 
-``inbound``  = source-coperniq | destination-quickbooks-desktop          (qbo:in:1, qbo:in:2: writes queued in the bridge)
+``inbound``  = source-coperniq | destination-quickbooks-desktop   (qbo:in:1, qbo:in:2: writes queued in the bridge)
 then the Web Connector runs a session (QuickBooks applies the queue, the bridge's mirror is refreshed)
-``outbound`` = source-quickbooks-desktop | destination-coperniq          (qbo:out:1, qbo:out:2)
+``outbound`` = source-quickbooks-desktop | destination-coperniq   (qbo:out:1, qbo:out:2)
 
 ``run_desktop_round`` is what ``make demo`` can call; ``python -m demo.desktop`` runs four rounds.
 """
