@@ -289,8 +289,12 @@ class Bridge:
     def _has_more(self, conn: Connection, state: dict[str, Any]) -> bool:
         if state["batches"] >= MAX_BATCHES:
             return False
-        if state["phase"] == "read":
-            return True  # the write phase follows (and may find nothing to do)
+        if not state["started"] or any(not it["done"] for it in state["iterators"].values()):
+            return True  # the read is not complete
+        # From here on, only work that a message set would carry: never an empty sendRequestXML, whose
+        # meaning Intuit's sample and other implementations disagree on ("done" vs. an error).
+        if not state.get("reconciled") and conn.execute(sa.select(jobs.c.id).where(jobs.c.status == "sent")).first():
+            return True
         statuses = dict(conn.execute(sa.select(jobs.c.idempotency_key, jobs.c.status).where(
             jobs.c.status.in_(("pending", "stale", "done")))).all())
         for row in conn.execute(sa.select(jobs.c.id, jobs.c.status, jobs.c.depends_on).where(
