@@ -130,7 +130,7 @@ def main() -> int:
     coperniq, desktop, bridge = start_desktop()
     try:
         print(f"Coperniq sandbox {coperniq.base_url}; bridge {bridge.url} (SOAP {bridge.url}/qbwc, "
-              f".qwc {bridge.url}/qwc); company file with {len(desktop.company.customers)} customers, "
+              f".qwc {bridge.url}/qwc?api_key=...); company file with {len(desktop.company.customers)} customers, "
               f"{len(desktop.company.invoices)} invoices\n")
         sync = DesktopTwoWaySync(coperniq, desktop, bridge.url)
         rounds = [run_desktop_round(sync, "Round 1: first sync")]

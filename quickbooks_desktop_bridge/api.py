@@ -2,6 +2,7 @@
 Web Connector) and ``/api/v1/*`` (JSON, for the connectors, with the ``x-api-key`` header).
 
 JSON API:
+- ``GET  /qwc?api_key=...``: the Web Connector's application file;
 - ``GET  /api/v1/status``: Web Connector's last contact, open/failed job counts, mirror sizes;
 - ``GET  /api/v1/records/{customers|invoices|names}?after_seq=N&limit=M``: mirror rows changed after ``seq`` N;
 - ``POST /api/v1/jobs``: queue writes ``{"jobs": [{idempotency_key, kind, link, payload, depends_on}]}``;
@@ -76,8 +77,7 @@ class BridgeApp:
         request = Request(environ)
         try:
             endpoint, args = self.urls.bind_to_environ(environ).match()
-            if endpoint != "qwc":
-                self._authorize(request)
+            self._authorize(request)
             response = getattr(self, f"on_{endpoint}")(request, **args)
         except HTTPException as error:
             response = Response(json.dumps({"error": error.description}), status=error.code,
@@ -85,7 +85,10 @@ class BridgeApp:
         return response(environ, start_response)
 
     def _authorize(self, request: Request) -> None:
-        if not hmac.compare_digest(request.headers.get("x-api-key", ""), self.api_key):
+        # The .qwc file is fetched from a browser, so it also takes the key as ?api_key= (it names the
+        # Web Connector's user, which is nobody else's business).
+        given = request.headers.get("x-api-key") or request.args.get("api_key", "")
+        if not hmac.compare_digest(given, self.api_key):
             raise Unauthorized("missing or wrong x-api-key")
 
     @staticmethod

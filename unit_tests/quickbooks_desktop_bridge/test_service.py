@@ -146,3 +146,21 @@ def test_the_qwc_file_names_the_service_and_the_user() -> None:
     text = qwc_file("https://bridge.example.com/qbwc", "qbwc", "OWNER", "FILE")
     assert "<AppURL>https://bridge.example.com/qbwc</AppURL>" in text and "<UserName>qbwc</UserName>" in text
     assert "<OwnerID>{OWNER}</OwnerID>" in text and "<QBType>QBFS</QBType>" in text
+
+
+def test_the_api_and_the_qwc_file_need_the_api_key() -> None:
+    from werkzeug.test import Client
+
+    from quickbooks_desktop_bridge.api import BridgeApp
+
+    client = Client(BridgeApp(Store("sqlite://"), "qbwc", "secret", "key-1"))
+    assert client.get("/api/v1/status").status_code == 401
+    assert client.get("/api/v1/status", headers={"x-api-key": "key-1"}).status_code == 200
+    assert client.get("/qwc").status_code == 401
+    qwc = client.get("/qwc?api_key=key-1")
+    assert qwc.status_code == 200 and "<AppURL>http://localhost/qbwc</AppURL>" in qwc.get_data(as_text=True)
+    wsdl = client.get("/qbwc?wsdl").get_data(as_text=True)
+    assert 'targetNamespace="http://developer.intuit.com/"' in wsdl
+    for operation in ("serverVersion", "clientVersion", "authenticate", "sendRequestXML", "receiveResponseXML",
+                      "connectionError", "getLastError", "closeConnection"):
+        assert f'<wsdl:operation name="{operation}"' in wsdl
