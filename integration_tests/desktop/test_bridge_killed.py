@@ -65,6 +65,7 @@ def test_a_bridge_killed_mid_write_loses_nothing_and_queues_nothing_twice(
         deadline = time.time() + 300
         while _jobs(database) == 0 and writer.is_alive() and time.time() < deadline:
             time.sleep(0.05)
+        alive_at_kill = writer.is_alive()
         bridge.kill()  # SIGKILL: no clean shutdown
         bridge.wait()
         killed_at = _jobs(database)
@@ -73,7 +74,7 @@ def test_a_bridge_killed_mid_write_loses_nothing_and_queues_nothing_twice(
         write = results[0]
         assert not write.errors, write.errors
         assert write.states, "the destination waited for the bridge and acknowledged its state"
-        assert killed_at >= 1
+        assert killed_at >= 1 and alive_at_kill, "the kill landed after the first flush, before the last"
 
         sync.web_connector()
         assert_every_record_once(sync)
