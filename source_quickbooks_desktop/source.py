@@ -20,7 +20,7 @@ from typing import Any
 
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources import AbstractSource
-from airbyte_cdk.sources.streams import IncrementalMixin, Stream
+from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from qbd.client import BridgeClient, BridgeError, client_from_config
@@ -30,7 +30,7 @@ HERE = Path(__file__).parent
 PRIMARY_KEYS = {"customers": "ListID", "invoices": "TxnID"}
 
 
-class DesktopStream(Stream, IncrementalMixin):
+class DesktopStream(Stream, CheckpointMixin):
     cursor_field = "TimeModified"
     state_checkpoint_interval = 1000
 

@@ -164,3 +164,19 @@ def test_the_api_and_the_qwc_file_need_the_api_key() -> None:
     for operation in ("serverVersion", "clientVersion", "authenticate", "sendRequestXML", "receiveResponseXML",
                       "connectionError", "getLastError", "closeConnection"):
         assert f'<wsdl:operation name="{operation}"' in wsdl
+
+
+def test_deletions_reach_the_mirror_as_cdc_records_once(bridge: Bridge, company: CompanyFile) -> None:
+    session(bridge, company)
+    seq = max(r["_bridge_seq"] for r in bridge.store.changes("customer", 0, 100))
+    list_id = next(iter(company.customers))
+    txn_id = next(iter(company.invoices))
+    company.delete_invoice(txn_id)
+    company.delete_customer(list_id)
+    session(bridge, company)
+    changed = bridge.store.changes("customer", seq, 100)
+    assert [(r["ListID"], bool(r.get("_ab_cdc_deleted_at"))) for r in changed] == [(list_id, True)]
+    assert any(r["TxnID"] == txn_id and r.get("_ab_cdc_deleted_at") for r in bridge.store.changes("invoice", 0, 100))
+    last = max(r["_bridge_seq"] for r in changed)
+    session(bridge, company)
+    assert bridge.store.changes("customer", last, 100) == [], "a deletion read again is not a new change"
