@@ -106,6 +106,7 @@ class DesktopWriter:
         self.logger = logger
         self.stages = {s.strip().casefold() for s in config.get("invoice_stages") or [] if str(s).strip()}
         self.item_name = str(config.get("item_name") or "Services")
+        self.terms_name = str(config.get("terms_name") or "").strip() or None
         self.dry_run = bool(config.get("dry_run"))
         self.report = WriteReport(fail_fast=config.get("on_record_error") == "fail")
         self._records: dict[str, dict[int, dict[str, Any]]] = {stream: {} for stream in STREAMS}
@@ -363,6 +364,9 @@ class DesktopWriter:
         current = mirror.invoices.get(invoice["id"])
         if current is None:
             elements = invoice_elements(desired)
+            if self.terms_name:
+                # Set on creation only: terms the bookkeeper changes afterwards are theirs.
+                elements["TermsRef"] = {"FullName": self.terms_name}
             depends_on = None
             if not customer.get("ListID"):
                 elements.pop("CustomerRef", None)  # filled in by the bridge once the queued CustomerAdd is done

@@ -41,7 +41,7 @@ def assert_every_record_once(sync: DesktopTwoWaySync) -> None:
 
 
 def test_rounds_both_directions_every_record_once_quiet_rounds_and_rename_proof_links(desktop_sync: Any) -> None:
-    sync = desktop_sync()
+    sync = desktop_sync(terms_name="Net 30")
     first = sync.round()
     assert not first.errors, first.errors
     assert first.qbxml_writes > 0
@@ -49,6 +49,8 @@ def test_rounds_both_directions_every_record_once_quiet_rounds_and_rename_proof_
     backend, company = sync.coperniq.backend, sync.desktop.company
     assert all(len(c["Name"]) <= 41 for c in company.customers.values())
     assert all(len(v.get("RefNumber", "")) <= 11 for v in company.invoices.values())
+    ours = [v for v in company.invoices.values() if invoice_id_from_note(v.get("Memo"))]
+    assert ours and all(v["TermsRef"]["FullName"] == "Net 30" for v in ours)
     assert _round(sync) == (0, 0), "a quiet round writes nothing on either side"
 
     # Both sides work between two syncs: a project renamed in Coperniq; in QuickBooks the bookkeeper renames

@@ -55,6 +55,7 @@ class CompanyFile:
         self.employees: dict[str, dict[str, Any]] = {}
         self.other_names: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}
+        self.terms: dict[str, dict[str, Any]] = {}  # StandardTerms by casefolded Name
         self.invoices: dict[str, dict[str, Any]] = {}
         self.deleted: list[dict[str, Any]] = []
         self.iterators: dict[str, list[dict[str, Any]]] = {}
@@ -125,6 +126,13 @@ class CompanyFile:
                     "SalesOrPurchase": {"Price": price}}
             self.items[name.casefold()] = item
             return item
+
+    def add_terms(self, name: str, due_days: int) -> dict[str, Any]:
+        with self._lock:
+            seconds = self.tick()
+            terms = {"ListID": self._list_id(seconds), "Name": name, "IsActive": "true", "StdDueDays": str(due_days)}
+            self.terms[name.casefold()] = terms
+            return terms
 
     def add_customer(self, fields: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -280,7 +288,11 @@ class CompanyFile:
             if fields.get(key) is not None:
                 record[key] = fields[key]
         if fields.get("TermsRef"):
-            record["TermsRef"] = fields["TermsRef"]
+            name = str(fields["TermsRef"].get("FullName") or "")
+            terms = self.terms.get(name.casefold())
+            if terms is None:
+                raise QbError(qbxml.INVALID_REFERENCE, f'There is an invalid reference to QuickBooks Terms "{name}".')
+            record["TermsRef"] = {"ListID": terms["ListID"], "FullName": terms["Name"]}
         record["InvoiceLineRet"] = self._lines(fields.get("InvoiceLineAdd") or [], seconds)
         self._totals(record)
         self.invoices[record["TxnID"]] = record

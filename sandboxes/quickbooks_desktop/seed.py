@@ -1,4 +1,4 @@
-"""Seeded company data: customers (some inactive), vendors, employees, other names, invoices, one item."""
+"""Seeded company data: customers (some inactive), vendors, employees, other names, invoices, one item, Net 30."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ITEM = "Services"
 def seed_company(company: CompanyFile, customers: int = 10, invoices: int = 12, seed: int = 42) -> CompanyFile:
     rng = random.Random(seed)
     company.add_item(ITEM, "0.00")
+    company.add_terms("Net 30", 30)
     company.add_name("Vendor", "Austin Solar Supply")
     company.add_name("Employee", "Dana Whitfield")
     company.add_name("OtherName", "Petty Cash")

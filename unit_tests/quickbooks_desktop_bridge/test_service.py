@@ -180,3 +180,16 @@ def test_deletions_reach_the_mirror_as_cdc_records_once(bridge: Bridge, company:
     last = max(r["_bridge_seq"] for r in changed)
     session(bridge, company)
     assert bridge.store.changes("customer", last, 100) == [], "a deletion read again is not a new change"
+
+
+def test_terms_and_items_are_referenced_by_full_name(bridge: Bridge, company: CompanyFile) -> None:
+    customer = next(iter(company.customers))
+    line = {"ItemRef": {"FullName": "Services"}, "Amount": "100.00"}
+    bridge.store.enqueue("t1", "InvoiceAdd", "invoice:8", {"invoice_id": 8, "elements": {
+        "CustomerRef": {"ListID": customer}, "TermsRef": {"FullName": "Net 30"}, "InvoiceLineAdd": [line]}})
+    bridge.store.enqueue("t2", "InvoiceAdd", "invoice:9", {"invoice_id": 9, "elements": {
+        "CustomerRef": {"ListID": customer}, "TermsRef": {"FullName": "Net 45"}, "InvoiceLineAdd": [line]}})
+    session(bridge, company)
+    done, refused = bridge.store.list_jobs()
+    assert company.invoices[done["result_id"]]["TermsRef"]["FullName"] == "Net 30"
+    assert (refused["status"], refused["code"]) == ("failed", 3140) and "Net 45" in refused["message"]
