@@ -57,7 +57,6 @@ class Mirror:
         self.customers: dict[int, dict[str, Any]] = {}  # by linked project id
         self.names: dict[str, str] = {}  # casefolded name -> holder id (ListID, or a job key while queued)
         self.invoices: dict[int, dict[str, Any]] = {}  # by Coperniq invoice id
-        self.pending_key: dict[str, str] = {}  # link -> key of a queued Add whose object does not exist yet
         self.unlinked: list[dict[str, Any]] = []  # customers linked to no project (made by the bookkeeper)
 
     def add_customer(self, record: dict[str, Any]) -> None:
@@ -83,14 +82,12 @@ class Mirror:
             return
         key_id = int(raw_id)
         if job["kind"] == "CustomerAdd":
-            self.pending_key[job["link"]] = job["idempotency_key"]
             self.add_customer({**elements, "_job": job["idempotency_key"]})
         elif job["kind"] == "CustomerMod" and key_id in self.customers:
             current = self.customers[key_id]
             self.names.pop(str(current.get("Name", "")).casefold(), None)
             self.add_customer({**current, **elements})
         elif job["kind"] == "InvoiceAdd":
-            self.pending_key[job["link"]] = job["idempotency_key"]
             self.invoices[key_id] = {**elements, "_job": job["idempotency_key"]}
         elif job["kind"] == "InvoiceMod" and key_id in self.invoices:
             merged = {**self.invoices[key_id], **{k: v for k, v in elements.items() if k != "InvoiceLineMod"}}

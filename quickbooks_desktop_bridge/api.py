@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from quickbooks_desktop_bridge.service import Bridge
 from quickbooks_desktop_bridge.soap import soap_application
-from quickbooks_desktop_bridge.store import OPEN, Store, jobs, mirror
+from quickbooks_desktop_bridge.store import Store, jobs, mirror
 
 ENTITIES = {"customers": "customer", "invoices": "invoice", "names": "name"}
 JOB_KINDS = ("CustomerAdd", "CustomerMod", "InvoiceAdd", "InvoiceMod")
@@ -152,4 +152,4 @@ class BridgeApp:
         return self._json({"acknowledged": len(ids)})
 
 
-__all__ = ["BridgeApp", "OPEN", "qwc_file"]
+__all__ = ["BridgeApp", "qwc_file"]

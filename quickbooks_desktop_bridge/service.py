@@ -182,10 +182,10 @@ class Bridge:
         if not state.get("reconciled"):
             state["reconciled"] = True
             self._reconcile_unanswered(conn)
-        for job in self.store.list_jobs(("stale",)):
+        for job in self.store.list_jobs(("stale",), conn=conn):
             requests.append(self._reread(job))
         budget = MAX_WRITES
-        for job in self.store.list_jobs(("pending",)):
+        for job in self.store.list_jobs(("pending",), conn=conn):
             if budget <= 0:
                 break
             if state["tries"].get(str(job["id"]), 0) >= 2:
@@ -250,7 +250,7 @@ class Bridge:
 
     def _reconcile_unanswered(self, conn: Connection) -> None:
         """Jobs sent in an earlier session whose answer never came: done if the fresh mirror shows them."""
-        unanswered = [job for job in self.store.list_jobs(("sent",))]
+        unanswered = self.store.list_jobs(("sent",), conn=conn)
         if not unanswered:
             return
         customers, invoices = {}, {}

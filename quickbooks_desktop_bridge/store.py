@@ -200,14 +200,18 @@ class Store:
             values["payload"] = json.dumps(values["payload"])
         conn.execute(jobs.update().where(jobs.c.id == job_id).values(updated_at=time.time(), **values))
 
-    def list_jobs(self, statuses: tuple[str, ...] | None = None, unreported: bool = False) -> list[dict[str, Any]]:
-        with self.begin() as conn:
-            query = sa.select(jobs).order_by(jobs.c.id)
-            if statuses:
-                query = query.where(jobs.c.status.in_(statuses))
-            if unreported:
-                query = query.where(jobs.c.reported.is_(False))
+    def list_jobs(self, statuses: tuple[str, ...] | None = None, unreported: bool = False,
+                  conn: Connection | None = None) -> list[dict[str, Any]]:
+        """Jobs in queue order; within ``conn``'s transaction when given (so its own changes are seen)."""
+        query = sa.select(jobs).order_by(jobs.c.id)
+        if statuses:
+            query = query.where(jobs.c.status.in_(statuses))
+        if unreported:
+            query = query.where(jobs.c.reported.is_(False))
+        if conn is not None:
             return [self.job_dict(row) for row in conn.execute(query).all()]
+        with self.begin() as own:
+            return [self.job_dict(row) for row in own.execute(query).all()]
 
     def acknowledge(self, job_ids: list[int]) -> None:
         with self.begin() as conn:
