@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from destination_quickbooks.writer import MAX_HELD_PROJECTS, STREAMS, ProjectFacts, project_stage
+from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter, project_stage
 from mapping.coperniq_to_qbo import contact_reached_at, customer_fields, invoice_fields, primary_contact, record_problem
 from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
 from mapping.qbd import (
@@ -211,20 +211,9 @@ class DesktopWriter:
                 mirror.overlay(job)
         self._enqueue(jobs)
 
-    def _release_held(self, projects: dict[int, dict[str, Any]], contacts: Mapping[int, dict[str, Any]],
-                      invoices: Mapping[int, dict[str, Any]], final: bool) -> dict[int, dict[str, Any]]:
-        """As destination-quickbooks: a project waits for its contacts so its customer is written once."""
-        if not self._hold_projects:
-            return projects
-        self._held.update(projects)
-        if final or len(self._held) > MAX_HELD_PROJECTS:
-            released, self._held = self._held, {}
-            return released
-        wanted = {link["id"] for contact in contacts.values() for link in contact.get("projects") or []
-                  if isinstance(link, Mapping) and link.get("id") in self._held}
-        wanted |= {invoice["record"]["id"] for invoice in invoices.values()
-                   if isinstance(invoice.get("record"), Mapping) and invoice["record"].get("id") in self._held}
-        return {project_id: self._held.pop(project_id) for project_id in sorted(wanted)}
+    # As destination-quickbooks: a project waits for its contacts so its customer is written once (the same
+    # rule on the same two attributes, ``_hold_projects`` and ``_held``).
+    _release_held = QuickBooksWriter._release_held
 
     def _enqueue(self, jobs: list[dict[str, Any]]) -> None:
         if not jobs:
