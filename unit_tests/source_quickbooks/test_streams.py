@@ -306,7 +306,7 @@ def test_resume_from_a_mid_sync_state_sends_the_rest_of_the_second_and_nothing_b
     qbo = FakeQuickBooks(requests_mock, customers=rows)
     state = {"LastUpdatedTime": stamp(10), "ids": {"1": "0", "2": "0", "3": "0"}, "deletions_since": recent()}
     output = run("customers", state=state_of(customers=state))
-    assert f">= '{stamp(10)}'" in qbo.pages()[0]
+    assert f">= '{stamp(10 - 120)}'" in qbo.pages()[0]  # the late window: two minutes before the cursor
     assert ids_of(output) == ["4", "5", "6", *[str(i) for i in range(7, 30)]]
 
 
@@ -325,7 +325,9 @@ def test_resume_with_a_position_verifies_the_overlap_row(requests_mock: rm.Mocke
     qbo = FakeQuickBooks(requests_mock, customers=[customer(i, 3) for i in range(1, 1301)])
     state = {"LastUpdatedTime": stamp(3), "ids": {str(i): "0" for i in range(1, 1001)}, "position": 1000}
     output = run("customers", state=state_of(customers=state))
-    assert "STARTPOSITION 1000 " in qbo.pages()[0]
+    # First the late window before the crowded second (bounded, one page), then on from the position.
+    assert f"< '{stamp(3)}'" in qbo.pages()[0] and "STARTPOSITION 1 " in qbo.pages()[0]
+    assert "STARTPOSITION 1000 " in qbo.pages()[1]
     assert ids_of(output) == [str(i) for i in range(1001, 1301)]
 
 
@@ -336,7 +338,7 @@ def test_instants_are_compared_across_time_zone_offsets(requests_mock: rm.Mocker
     state = {"LastUpdatedTime": stamp(5, UTC), "ids": {"1": "0", "2": "0"}}
     output = run("customers", state=state_of(customers=state))
     assert ids_of(output) == ["3"]
-    assert "'2025-06-02T17:00:05+00:00'" in qbo.pages()[0]
+    assert "'2025-06-02T16:58:05+00:00'" in qbo.pages()[0]  # in the state's offset, the late window before it
 
 
 def test_full_refresh_ignores_a_state_and_reads_everything(requests_mock: rm.Mocker) -> None:
@@ -351,9 +353,9 @@ def test_full_refresh_ignores_a_state_and_reads_everything(requests_mock: rm.Moc
 # -- deletions -------------------------------------------------------------------------------------
 
 
-def test_deleted_invoices_come_from_one_cdc_call_marked_deleted_and_are_not_sent_twice(
+def test_deleted_invoices_come_from_one_cdc_call_of_invoices_alone_marked_deleted_and_are_not_sent_twice(
         requests_mock: rm.Mocker) -> None:
-    qbo = FakeQuickBooks(requests_mock, customers=[customer(1, 1)], invoices=[invoice(1, 1), invoice(2, 2)])
+    qbo = FakeQuickBooks(requests_mock, customers=[customer(1, 1)], invoices=[invoice(1, 1), invoice(2, 200)])
     def ago(minutes: int) -> str:
         return (datetime.now(UTC) - timedelta(minutes=minutes)).astimezone(MST).replace(microsecond=0).isoformat()
 
@@ -364,20 +366,21 @@ def test_deleted_invoices_come_from_one_cdc_call_marked_deleted_and_are_not_sent
     ]
     customers_since, invoices_since = recent(120), recent(90)
     state = state_of(customers={"LastUpdatedTime": stamp(1), "ids": ["1"], "deletions_since": customers_since},
-                     invoices={"LastUpdatedTime": stamp(2), "ids": ["2"], "deletions_since": invoices_since})
+                     invoices={"LastUpdatedTime": stamp(200), "ids": ["2"], "deletions_since": invoices_since})
     output = run("customers", "invoices", state=state)
 
-    assert qbo.cdc_mock.call_count == 1  # shared by both streams
+    # One entity per call (Intuit caps an answer at 1,000 objects in all); customers cannot be deleted.
+    assert qbo.cdc_mock.call_count == 1
     asked = parse_qs(urlparse(qbo.cdc_mock.request_history[0].url).query)
-    assert asked["entities"] == ["Customer,Invoice"]
-    assert asked["changedSince"] == [customers_since]  # the earlier of the two windows
+    assert asked["entities"] == ["Invoice"]
+    assert asked["changedSince"] == [invoices_since]
     deleted = [r.record.data for r in output.records if r.record.stream == "invoices"]
-    assert deleted[0] == {"Id": "7", "status": "Deleted", "domain": "QBO",
-                          "MetaData": {"LastUpdatedTime": deleted_at}, DELETED_AT: deleted_at}
+    assert deleted[0] == {"Id": "7", "status": "Deleted", "domain": "QBO", "MetaData": {"LastUpdatedTime": deleted_at},
+                          DELETED_AT: deleted_at, "airbyte_cursor": deleted_at}  # the CDK omits nulls on the wire
     assert [(r["Id"], r[DELETED_AT]) for r in deleted[1:]] == [("8", just_deleted_at)]
     assert ids_of(output, "customers") == []  # the live rows CDC also lists are the queries' business
     final = states_of(output, "invoices")[-1]
-    assert final["LastUpdatedTime"] == stamp(2)  # deletions do not move the record cursor
+    assert final["LastUpdatedTime"] == stamp(200)  # deletions do not move the record cursor
     # The next window starts ten minutes before this call: the tombstone inside it is remembered.
     watermark = datetime.fromisoformat(final["deletions_since"])
     assert timedelta(minutes=9) < datetime.now(UTC) - watermark < timedelta(minutes=11)
@@ -491,14 +494,15 @@ def test_check_explains_failures_in_plain_words(requests_mock: rm.Mocker, setup:
     assert expected in status.message and "Traceback" not in status.message
 
 
-def test_check_succeeds_and_discover_lists_both_streams_with_the_nested_cursor(requests_mock: rm.Mocker) -> None:
+def test_check_succeeds_and_discover_lists_both_streams_with_the_top_level_cursor(requests_mock: rm.Mocker) -> None:
     FakeQuickBooks(requests_mock)
     source = SourceQuickbooks()
     assert source.check(logger=__import__("logging").getLogger("test"), config=CONFIG).status.value == "SUCCEEDED"
     streams = {s.name: s for s in source.discover(__import__("logging").getLogger("test"), CONFIG).streams}
     assert set(streams) == {"customers", "invoices"}
     for stream in streams.values():
-        assert stream.default_cursor_field == ["MetaData", "LastUpdatedTime"]
+        assert stream.default_cursor_field == ["airbyte_cursor"] and stream.source_defined_cursor
+        assert "airbyte_cursor" in stream.json_schema["required"]
         assert stream.source_defined_primary_key == [["Id"]]
         assert [m.value for m in stream.supported_sync_modes] == ["full_refresh", "incremental"]
         assert {"status", DELETED_AT} <= set(stream.json_schema["properties"])
