@@ -15,10 +15,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector_core.runner import script
+import pytest
+from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStateMessageSerializer
+from airbyte_cdk.models.airbyte_protocol_serializers import ConfiguredAirbyteCatalogSerializer
+from airbyte_cdk.test.entrypoint_wrapper import read as read_in_process
+
+from connector_core.runner import RunResult, script
 from integration_tests.test_source_quickbooks import Connection, _ids, _last_states
 from mapping.links import customer_notes_with_link, project_id_from_notes
 from sandboxes.quickbooks.models import ManualClock
+from source_quickbooks import SourceQuickbooks
+
+
+class Rounds(Connection):
+    """The same connection (config and state carried), read in-process: no interpreter start per round.
+
+    The CDK prints the CONTROL message of a rotated refresh token straight to stdout, so it is
+    taken from pytest's captured output.
+    """
+
+    def __init__(self, sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], **options: Any) -> None:
+        super().__init__(sandbox, tmp_path, **options)
+        self.capsys = capsys
+
+    def read(self) -> RunResult:
+        catalog = ConfiguredAirbyteCatalogSerializer.load(self.catalog())
+        state = [AirbyteStateMessageSerializer.load(s) for s in self.state] or None
+        self.capsys.readouterr()
+        output = read_in_process(SourceQuickbooks(), self.config, catalog, state)
+        printed = [json.loads(line) for line in self.capsys.readouterr().out.splitlines()
+                   if line.startswith('{"type":"CONTROL"')]
+        result = RunResult(0, [*printed, *(AirbyteMessageSerializer.dump(m) for m in output.get_message_iterator())],
+                           "")
+        assert not result.errors, result.errors
+        for update in result.config_updates:  # the platform persists rotated tokens
+            self.config = update
+        self.state = _last_states(result.messages) or self.state
+        return result
 
 
 def _queries(sandbox: Any) -> int:
@@ -27,7 +60,7 @@ def _queries(sandbox: Any) -> int:
 
 
 def test_an_invoice_on_an_unchanged_linked_customer_carries_that_customers_project_in_every_round(
-        qbo_sandbox_factory: Any, tmp_path: Path) -> None:
+        qbo_sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     sandbox = qbo_sandbox_factory(customers=40, invoices=30, seed=5, throttle=False, clock=clock)
     backend = sandbox.backend
@@ -37,7 +70,7 @@ def test_an_invoice_on_an_unchanged_linked_customer_carries_that_customers_proje
                                                                           5000 + n))
     clock.advance(600)  # another customer changes later: the linked ones are no longer near the cursor
     backend.edit_customer(next(c for c in sorted(backend.customers, key=int) if c not in linked), Notes="later")
-    connection = Connection(sandbox, tmp_path)
+    connection = Rounds(sandbox, tmp_path, capsys)
     first = connection.read()
     for invoice in first.records_of("invoices"):  # the first sync: every invoice, linked or not
         notes = backend.customers[invoice["CustomerRef"]["value"]].get("Notes")
@@ -71,11 +104,11 @@ def test_an_invoice_on_an_unchanged_linked_customer_carries_that_customers_proje
 
 
 def test_five_late_commits_are_each_delivered_by_the_first_sync_after_they_become_visible(
-        qbo_sandbox_factory: Any, tmp_path: Path) -> None:
+        qbo_sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     sandbox = qbo_sandbox_factory(customers=30, invoices=20, seed=8, throttle=False, clock=clock)
     backend = sandbox.backend
-    connection = Connection(sandbox, tmp_path)
+    connection = Rounds(sandbox, tmp_path, capsys)
     connection.read()
     customers = sorted(backend.customers, key=int)
     late, on_time = customers[:5], customers[10:15]
@@ -112,10 +145,10 @@ def test_five_late_commits_are_each_delivered_by_the_first_sync_after_they_becom
 
 
 def test_a_sync_resumed_from_a_mid_sync_checkpoint_ends_as_fresh_as_a_new_sync(
-        qbo_sandbox_factory: Any, tmp_path: Path) -> None:
+        qbo_sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sandbox = qbo_sandbox_factory(customers=2_300, invoices=5, seed=12, throttle=False)
     backend = sandbox.backend
-    resumed = Connection(sandbox, tmp_path / "resumed", streams=("customers",))
+    resumed = Rounds(sandbox, tmp_path / "resumed", capsys, streams=("customers",))
     (tmp_path / "resumed").mkdir()
     args = [script("source-quickbooks"), "read", "--config", resumed._write("config.json", resumed.config),
             *resumed.read_args()]
@@ -142,7 +175,7 @@ def test_a_sync_resumed_from_a_mid_sync_checkpoint_ends_as_fresh_as_a_new_sync(
     result = resumed.read()
     delivered.update({r["Id"]: r["SyncToken"] for r in result.records_of("customers")})
     # As fresh as a new sync started now: every customer, each at its current version.
-    fresh = Connection(sandbox, tmp_path, streams=("customers",)).read()
+    fresh = Rounds(sandbox, tmp_path, capsys, streams=("customers",)).read()
     current = {r["Id"]: r["SyncToken"] for r in fresh.records_of("customers")}
     assert added in current
     assert delivered == current == {i: c["SyncToken"] for i, c in backend.customers.items()}
@@ -151,11 +184,11 @@ def test_a_sync_resumed_from_a_mid_sync_checkpoint_ends_as_fresh_as_a_new_sync(
 
 
 def test_deletions_are_all_reported_when_change_data_capture_cuts_its_answer_at_1000(
-        qbo_sandbox_factory: Any, tmp_path: Path) -> None:
+        qbo_sandbox_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     sandbox = qbo_sandbox_factory(customers=30, invoices=1_300, seed=9, throttle=False, clock=clock)
     backend = sandbox.backend
-    connection = Connection(sandbox, tmp_path, streams=("invoices",))
+    connection = Rounds(sandbox, tmp_path, capsys, streams=("invoices",))
     connection.read()
     invoices = sorted((i for i, invoice in backend.invoices.items()
                        if backend.customers[invoice["CustomerRef"]["value"]].get("Active")), key=int)
