@@ -161,13 +161,13 @@ def test_records_keep_quickbooks_field_names_and_validate_against_the_discovered
         for record in records:
             jsonschema.validate(record, schemas[stream])
     # QuickBooks' object as sent, plus the top-level cursor (MetaData.LastUpdatedTime) and, on invoices,
-    # the linked Coperniq project (absent when null: the CDK leaves nulls out).
+    # the linked Coperniq project.
     first = result.records_of("customers")[0]
     sent = qbo_sandbox.backend.customers[_ids(result, "customers")[0]]
     assert first == {**sent, "airbyte_cursor": sent["MetaData"]["LastUpdatedTime"]}
     for record in result.records_of("invoices"):
         customer = qbo_sandbox.backend.customers[record["CustomerRef"]["value"]]
-        assert record.get("_coperniq_project_id") == project_id_from_notes(customer.get("Notes"))
+        assert record["_coperniq_project_id"] == project_id_from_notes(customer.get("Notes"))  # null included
         assert record["airbyte_cursor"] == record["MetaData"]["LastUpdatedTime"]
 
 
