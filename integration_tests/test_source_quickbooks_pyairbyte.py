@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("airbyte") is None,
                                 reason="PyAirbyte (`airbyte`, a dev extra) is not installed")
 
 
+@pytest.mark.slow  # PyAirbyte's import alone takes seconds; the two syncs, spec and discover are subprocesses
 def test_two_incremental_syncs_into_duckdb_in_dedup_mode_keep_each_record_once_at_its_latest_values(
         qbo_sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRBYTE_OFFLINE_MODE", "1")
