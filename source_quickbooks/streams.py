@@ -23,17 +23,30 @@ the rest moved up), the reader steps back a page and lets the id filter drop wha
 sent. Ties within one second are assumed to keep their relative order between queries (the
 sandbox orders them by Id); that matters only for seconds holding more than 100 rows.
 
+Late commits. A change can reach queries after rows stamped later were read (a transaction that
+commits late, servers whose clocks differ), so the first page of every incremental sync asks
+``>= cursor - LATE_WINDOW`` (two minutes) and the memory of rows sent covers that window, not
+only the cursor second: what was sent there is dropped again, what appeared late is sent. When
+the state holds a ``position`` (inside a crowded second), one bounded query of the window
+(``>= cursor - LATE_WINDOW AND < cursor``) comes first and the pages go on from the position.
+
+Records. Each carries ``airbyte_cursor`` (``MetaData.LastUpdatedTime`` at the top level, the
+catalog's cursor); each invoice ``_coperniq_project_id``, the project its customer's ``Notes``
+links to (:class:`CustomerLinks`: customers read in the sync, else one query per page).
+
 State (per stream, after every page)::
 
     {"LastUpdatedTime": "2025-06-02T10:00:05-07:00",  # the last second read, as QBO wrote it
-     "ids": {"131": "2", "7": "0"},                   # Id -> SyncToken sent at it (the last 1000)
+     "ids": {"131": "2", "7": "0"},                   # Id -> SyncToken sent at it
+     "recent": {"2025-06-02T10:00:01-07:00": {"12": "4"}},  # the same at earlier seconds of the window
      "position": 1994,                                # next STARTPOSITION, when not 1
      "deletions_since": "2025-06-02T16:50:00+00:00",  # where the next CDC call starts
      "deleted_ids": ["44"]}                           # tombstones at/after it, already sent
 
-Deletions. Only CDC reports deleted objects, and only for 30 days. After the pages of an
-incremental sync that resumes from a state, one ``GET /cdc?entities=Customer,Invoice`` (shared by
-both streams, see :class:`DeletionFeed`) returns what was deleted since ``deletions_since``; each
+Deletions. Only CDC reports deleted objects, and only for 30 days; customers cannot be deleted, so
+only invoices ask. After the pages of an incremental sync that resumes from a state, one
+``GET /cdc?entities=Invoice`` (see :class:`DeletionFeed` for answers cut at 1,000 objects) returns
+what was deleted since ``deletions_since``; each
 tombstone ``{"Id", "status": "Deleted", "MetaData"}`` is sent as a record with
 ``_ab_cdc_deleted_at``. The first sync makes no CDC call: it sends no deleted rows, and it sets
 ``deletions_since`` to when it started.
