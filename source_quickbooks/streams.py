@@ -343,6 +343,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
         self._position = 1  # its STARTPOSITION
         self._seen: dict[str, tuple[str | None, datetime]] = {}  # Id -> (SyncToken, second) read near the cursor
         self._sweep: int | None = None  # STARTPOSITION of the late-window query still due before the pages
+        # The cursor whose late window was read when every late commit before it was visible: no more to come.
+        self._late_checked: datetime | None = None
         self._deletions_due = False
         self._deletions_since: datetime | None = None
         self._deleted_ids: list[str] = []
@@ -407,15 +409,20 @@ class QuickBooksStream(Stream, CheckpointMixin):
             self._cursor = cursor
             self._seen = read_seen(incoming, cursor)
             position = max(1, int(incoming.get("position") or 1))
+            checked = parse_instant(incoming.get("late_checked"))
+            self._late_checked = checked if checked == cursor else None
             if position > 1:
                 # Inside a crowded second: go on from its position, after one bounded query of the
-                # late window before it (re-reading that second from the start would cost pages).
-                self._floor, self._position, self._sweep = cursor, position, 1
+                # late window before it (re-reading that second from the start would cost pages),
+                # unless an earlier sync read that window when nothing more could come late.
+                self._floor, self._position = cursor, position
+                self._sweep = None if self._late_checked is not None else 1
             else:
                 # Changes stamped up to LATE_WINDOW before the cursor may have become visible since.
                 self._floor, self._position, self._sweep = cursor - LATE_WINDOW, 1, None
         else:  # first sync, full refresh, or a start_date moved past the cursor
             self._cursor, self._floor, self._seen, self._position, self._sweep = None, self._start_date, {}, 1, None
+            self._late_checked = None
         if self._deletions is None:  # an entity QuickBooks cannot delete
             self._deletions_due, self._deletions_since, self._deleted_ids = False, None, []
         else:
@@ -455,6 +462,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
         rows: list[dict[str, Any]] = call(f"reading {self.name}",
                                           lambda: self._client.query(statement).get(self._entity, []))
         self._sweep = self._sweep + PAGE_SIZE if len(rows) >= PAGE_SIZE else None
+        if self._sweep is None:
+            self._window_read(self._cursor)
         fresh = [row for row in rows if not self._sent(row)]
         for row in rows:
             self._remember(row)
@@ -479,6 +488,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
                 continue
             break
         self._pages_read += 1
+        if self._pages_read == 1 and self._cursor is not None and self._floor == self._cursor - LATE_WINDOW:
+            self._window_read(self._cursor)
         fresh = self._advance(rows)
         self._pages_done = len(rows) < PAGE_SIZE
         if not self._estimated and not self._pages_done:
@@ -538,6 +549,11 @@ class QuickBooksStream(Stream, CheckpointMixin):
         self._forget()
         return fresh
 
+    def _window_read(self, cursor: datetime) -> None:
+        """The late window before ``cursor`` was just read: for good once lateness and margin are past."""
+        if self._clock() - cursor > LATE_WINDOW:
+            self._late_checked = cursor
+
     def _remember(self, row: Mapping[str, Any]) -> None:
         second = updated_at(row)
         if second is not None:
@@ -596,6 +612,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
                 state["recent"] = earlier
             if self._position > 1 and self._floor == self._cursor:
                 state["position"] = self._position
+            if self._late_checked == self._cursor:
+                state["late_checked"] = query_literal(self._cursor)
         if self._deletions_since is not None:
             state["deletions_since"] = query_literal(self._deletions_since)
         if self._deleted_ids:
