@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from .errors import (
     AuthorizationFailed,
     BusinessValidation,
+    CompanyNotFound,
     QBOFault,
     QueryParserError,
     SystemFault,
@@ -211,7 +212,9 @@ class QuickBooksApp:
         bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
         token = self.oauth.authenticate(bearer)
         backend = self.backends.get(realm_id)
-        if backend is None or token.realm_id != realm_id:
+        if backend is None:
+            raise CompanyNotFound(realm_id)
+        if token.realm_id != realm_id:
             raise AuthorizationFailed(f"The access token is not authorized for company {realm_id}")
         resource = parts[0].lower()
         self.throttle.check(realm_id, is_batch=resource == "batch")
