@@ -47,6 +47,7 @@ SERVICE_DOMAINS: dict[str, tuple[str, ...]] = {
     "quickbooks": ("intuit.com",),
     "coperniq": ("coperniq.io",),
 }
+SERVICE_OWNERS = {"quickbooks": "Intuit", "coperniq": "Coperniq"}
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -71,7 +72,7 @@ def validate_service_url(url: str | None, key: str, service: str, example: str) 
     if not host_allowed(parsed.hostname, service):
         domains = ", ".join(f"*.{d}" for d in SERVICE_DOMAINS[service])
         raise config_error(
-            f"`{key}` points at {parsed.hostname}, which is not one of {service.capitalize()}'s hosts ({domains}) "
+            f"`{key}` points at {parsed.hostname}, which is not one of {SERVICE_OWNERS[service]}'s hosts ({domains}) "
             f"or a local sandbox (localhost, 127.0.0.1). The connector sends its credentials there, so other "
             f"hosts are refused. Leave `{key}` empty to use {example}.")
     return text.rstrip("/")
