@@ -184,7 +184,7 @@ class QuickBooksApp:
         if not self.oauth.is_client(client_id) or not redirect_uri or args.get("response_type") != "code":
             return Response("invalid authorization request", status=400, mimetype="text/plain")
         realm_id = args.get("realm_id") or next(iter(self.backends))
-        code = self.oauth.create_authorization_code(realm_id, client_id, redirect_uri)
+        code = self.oauth.create_authorization_code(realm_id, client_id, redirect_uri, args.get("scope", ""))
         query = {"code": code, "realmId": realm_id}
         if "state" in args:
             query["state"] = args["state"]
