@@ -95,7 +95,6 @@ SCHEMAS = Path(__file__).parent / "schemas"
 # destinations refuse nested cursors in append-dedup. Its value is ``MetaData.LastUpdatedTime``.
 CURSOR = "airbyte_cursor"
 CURSOR_FIELD = [CURSOR]
-LEGACY_CURSOR_FIELD = ["MetaData", "LastUpdatedTime"]  # what catalogs saved before 0.3.0 name
 PROJECT_ID = "_coperniq_project_id"  # on invoices: the Coperniq project linked to the invoice's customer
 ORDER_BY = "MetaData.LastUpdatedTime"
 PAGE_SIZE = MAX_QUERY_RESULTS
