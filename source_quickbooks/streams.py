@@ -281,8 +281,8 @@ class DeletionFeed:
         if live > seen:
             self._logger.warning(
                 f"Change data capture answered {CDC_MAX_OBJECTS} {entity} objects but left out {live - seen} "
-                f"changed between {start.isoformat()} and {until.isoformat()}: deletions in that span may be "
-                "missing. A full refresh (reset) of the stream removes them.")
+                f"changed between {start.isoformat()} and {until.isoformat()}: "
+                "deletions in that span may be missing. A full refresh (reset) of the stream removes them.")
 
 
 class CustomerLinks:
