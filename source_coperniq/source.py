@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import pendulum
 import requests
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
@@ -14,7 +15,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from connector_core.config import parse_start_date
 from coperniq.client import DEFAULT_BASE_URL, client_from_config
 from coperniq.errors import CoperniqError
-from source_coperniq.streams import CoperniqStream
+from source_coperniq.streams import CoperniqStream, ProjectDirectory
 
 # Stream name -> extra list parameters. Archived projects are included so that archiving a
 # project reaches the destination as an update (`isActive: false`) instead of silently vanishing.
@@ -45,5 +46,8 @@ class SourceCoperniq(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         client = client_from_config(config)
         start_date = parse_start_date(config.get("start_date"))
-        return [CoperniqStream(name, client, start_date=start_date, extra_params=params)
+        # One window end and one project directory for every stream of the sync: the invoices stream
+        # then learns the stages of the projects the projects stream read, without asking again.
+        now, directory = pendulum.now("UTC"), ProjectDirectory()
+        return [CoperniqStream(name, client, start_date=start_date, extra_params=params, now=now, directory=directory)
                 for name, params in STREAMS.items()]

@@ -102,8 +102,9 @@ def test_given_state_when_incremental_then_window_is_cursor_to_now_and_cursor_ad
     before = pendulum.now("UTC")
     output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-05-01T00:00:00.000Z"})
     query = _query(requests_mock.request_history[0])
-    # updated_after is strict, so the window starts one millisecond before the cursor.
-    assert query["updated_after"] == "2024-04-30T23:59:59.999Z"
+    # The window re-reads the last minute before the cursor (late commits), and updated_after is
+    # strict, so it starts one millisecond earlier still.
+    assert query["updated_after"] == "2024-04-30T23:58:59.999Z"
     upper = pendulum.parse(query["updated_before"])
     assert upper >= before.subtract(seconds=1)
     final = output.state_messages[-1].state.stream.stream_state.__dict__
@@ -129,22 +130,29 @@ def test_given_long_window_when_incremental_then_checkpoint_after_each_page_keep
     output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
     blobs = [m.state.stream.stream_state.__dict__ for m in output.state_messages]
     mid = [b for b in blobs if "window" in b]
-    assert [b["window"]["next_page"] for b in mid] == [2, 3]
+    assert [b["window"]["next_page"] for b in mid] == [2, 3, 4]  # each after its page's records
     assert all(b["updatedAt"] == "2024-01-01T00:00:00.000Z" for b in mid)
     assert "window" not in blobs[-1]
 
 
-def test_given_interrupted_window_state_when_resumed_then_same_window_from_previous_page(
+def test_given_interrupted_window_state_when_resumed_then_same_window_from_previous_page_then_on_to_now(
         requests_mock: rm.Mocker) -> None:
-    requests_mock.get(f"{BASE}/projects", [{"json": [_project(i) for i in range(100, 150)]}])
+    requests_mock.get(f"{BASE}/projects", [{"json": [_project(i) for i in range(100, 150)]},
+                                           {"json": [_project(7, "2024-08-01T00:00:00.000Z")]}])
+    requests_mock.get(f"{BASE}/projects?page_size=1", json=[])
     state = {"updatedAt": "2024-01-01T00:00:00.000Z",
              "window": {"upper": "2024-07-01T00:00:00.000Z", "next_page": 3}}
+    before = pendulum.now("UTC")
     output = _read("projects", SyncMode.incremental, state=state)
-    query = _query(requests_mock.request_history[0])
-    assert query["page"] == "2"  # one page of overlap absorbs records that left the window meanwhile
-    assert query["updated_before"] == "2024-07-01T00:00:00.000Z"
-    assert query["updated_after"] == "2023-12-31T23:59:59.999Z"
-    assert output.state_messages[-1].state.stream.stream_state.__dict__ == {"updatedAt": "2024-07-01T00:00:00.000Z"}
+    reads = [_query(r) for r in requests_mock.request_history if _query(r)["page_size"] == "100"]
+    assert reads[0]["page"] == "2"  # one page of overlap absorbs records that left the window meanwhile
+    assert reads[0]["updated_before"] == "2024-07-01T00:00:00.000Z"
+    assert reads[0]["updated_after"] == "2023-12-31T23:58:59.999Z"
+    # The old window done, the sync reads on to its own start, as a new sync would.
+    assert reads[1]["page"] == "1" and reads[1]["updated_after"] == "2024-06-30T23:58:59.999Z"
+    assert pendulum.parse(reads[1]["updated_before"]) >= before.subtract(seconds=1)
+    assert [r.record.data["id"] for r in output.records][-1] == 7
+    assert output.state_messages[-1].state.stream.stream_state.__dict__["updatedAt"] == reads[1]["updated_before"]
 
 
 def test_given_start_date_when_first_incremental_sync_then_it_bounds_the_window(requests_mock: rm.Mocker) -> None:
