@@ -172,8 +172,9 @@ class StageMemory:
         self.entries[str(project_id)] = [stage, format_timestamp(now)]
 
     def prune(self, now: pendulum.DateTime, horizon_days: int) -> None:
-        keep = timedelta(days=horizon_days + 1)
-        self.entries = {k: v for k, v in self.entries.items() if now - parse_timestamp(v[1]) < keep}
+        keep = timedelta(days=horizon_days + 1).total_seconds()
+        self.entries = {k: v for k, v in self.entries.items()
+                        if (now - parse_timestamp(v[1])).total_seconds() < keep}
 
     def dump(self) -> dict[str, list[Any]]:
         return dict(self.entries)
@@ -251,7 +252,9 @@ class CoperniqStream(Stream, CheckpointMixin):
     # -- the work of one sync ---------------------------------------------------------------------
 
     def _sync_now(self) -> pendulum.DateTime:
-        return (self._now or pendulum.now("UTC")).in_timezone("UTC")
+        # `updated_before` is strict and millisecond-precise: end one millisecond on, so a change stamped in
+        # the millisecond the sync started is in this window rather than the next.
+        return (self._now or pendulum.now("UTC")).in_timezone("UTC") + OVERLAP
 
     def _plan(self, sync_mode: SyncMode) -> Iterator[Unit]:
         self._emitted, self._sent_ids = 0, set()
@@ -297,7 +300,9 @@ class CoperniqStream(Stream, CheckpointMixin):
                     **({"stages": memory.dump()} if memory is not None else {})}
 
         fresh: dict[str, Any] = {}
-        stable_since = pendulum.now("UTC")
+        # A window resumed past its first page was partly read by an earlier sync: any change since it
+        # froze may have shifted its pages. A window read from its first page only fears changes from now.
+        stable_since = upper if first_page is not None and first_page > 1 else pendulum.now("UTC")
         for attempt in range(MAX_REREADS + 1 if first_page is not None else 0):
             pages = 0
             for unit, page in self._pages(lower, upper, first_page, recent, open_state):
@@ -385,7 +390,7 @@ class CoperniqStream(Stream, CheckpointMixin):
         if not self._directory.covers(lower, upper):
             self._read_projects(lower, upper)
         now = pendulum.now("UTC")
-        horizon_days = math.ceil((now - lower) / DAY) if lower is not None else 0
+        horizon_days = math.ceil((now - lower).total_seconds() / DAY.total_seconds()) if lower is not None else 0
         after_pages = open_state(None)
         for project_id, seen in sorted(self._directory.changed_between(lower, upper).items()):
             if not memory.moved(project_id, seen, horizon_days):
