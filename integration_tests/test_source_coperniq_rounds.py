@@ -139,7 +139,7 @@ def test_a_project_moved_to_another_stage_gets_its_unchanged_invoices_sent_by_th
     for invoice in invoices:  # every invoice carries its project's stage (null without a project or a workflow)
         project_id = (invoice.get("record") or {}).get("id")
         expected = _stage_name(sandbox, project_id) if project_id in sandbox.backend.projects else None
-        assert invoice["_project_stage"] == expected, invoice["id"]
+        assert invoice.get("_project_stage") == expected, invoice["id"]  # the CDK omits top-level nulls
 
     quiet = rounds.sync()
     assert [m for m in quiet if m["type"] == "RECORD"] == []
@@ -188,7 +188,7 @@ def test_the_invoices_stream_alone_finds_stages_itself_in_a_few_requests(
     for invoice in invoices:
         project_id = (invoice.get("record") or {}).get("id")
         expected = _stage_name(sandbox, project_id) if project_id in sandbox.backend.projects else None
-        assert invoice["_project_stage"] == expected, invoice["id"]
+        assert invoice.get("_project_stage") == expected, invoice["id"]  # the CDK omits top-level nulls
     # The stages were looked up by id, 100 at a time: at most one search per page of invoices.
     pages = sandbox.log.count("GET", r"/v1/invoices$")
     assert 1 <= sandbox.log.count("GET", r"/v1/projects/search$") <= pages

@@ -245,3 +245,52 @@ def test_given_a_single_page_window_then_no_extra_request_is_made(requests_mock:
     requests_mock.get(f"{BASE}/projects", _pages([_project(i) for i in range(30)]))
     _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
     assert requests_mock.call_count == 1
+
+
+# -- qbo:in:2 helpers: the project directory and the stage memory ------------------------------------
+
+def test_project_directory_knows_which_windows_it_covers() -> None:
+    from source_coperniq.streams import ProjectDirectory
+
+    at = pendulum.datetime
+    directory = ProjectDirectory()
+    assert not directory.covers(at(2024, 1, 1), at(2024, 1, 2))
+    directory.cover(at(2024, 1, 1), at(2024, 1, 2))
+    directory.cover(at(2024, 1, 2), at(2024, 1, 3))  # chained windows (a resumed sync) add up
+    assert directory.covers(at(2024, 1, 1, 12), at(2024, 1, 3))
+    assert not directory.covers(at(2023, 12, 31), at(2024, 1, 2))
+    assert not directory.covers(None, at(2024, 1, 2))
+    directory.cover(None, at(2024, 1, 1))  # a full read
+    assert directory.covers(None, at(2024, 1, 3))
+
+
+def test_stage_memory_tells_a_stage_change_from_an_edit_and_forgets_old_entries() -> None:
+    from source_coperniq.streams import ProjectSeen, StageMemory
+
+    now = pendulum.datetime(2024, 6, 1, 12)
+    memory = StageMemory({"7": ["Design", "2024-06-01T10:00:00.000Z"], "8": ["Permit", "2024-05-20T10:00:00.000Z"]})
+    seen = ProjectSeen(now, "Design", 0)
+    assert not memory.moved(7, seen, horizon_days=1)  # same stage as noted: an edit, not a move
+    assert memory.moved(7, ProjectSeen(now, "Install", 0), horizon_days=1)
+    assert memory.moved(9, ProjectSeen(now, "Install", 0), horizon_days=1)  # unknown and fresh in its stage
+    assert not memory.moved(9, ProjectSeen(now, "Install", 30), horizon_days=1)  # in it for a month
+    assert not memory.moved(9, ProjectSeen(now, None, None), horizon_days=1)  # no workflow: nothing reached
+    memory.prune(now, horizon_days=1)
+    assert set(memory.dump()) == {"7"}  # noted 12 days ago: it cannot look freshly moved any more
+
+
+def test_given_invoices_of_unknown_projects_then_one_search_by_id_gives_their_stage(requests_mock: rm.Mocker) -> None:
+    invoices = [{"id": 1, "updatedAt": "2024-01-01T00:00:00.000Z", "record": {"id": 11}},
+                {"id": 2, "updatedAt": "2024-01-01T00:00:00.000Z", "record": {"id": 12}},
+                {"id": 3, "updatedAt": "2024-01-01T00:00:00.000Z", "record": None}]
+    requests_mock.get(f"{BASE}/invoices", json={"items": invoices, "page": 1, "page_size": 100, "has_more": False})
+    requests_mock.get(f"{BASE}/projects/search", json=[
+        {**_project(11), "stage": {"id": 3, "name": "GLASS ON ROOF", "timeInStageDays": 2}}])
+    output = _read("invoices", SyncMode.full_refresh)
+    # The CDK's serializer leaves top-level nulls out of a record: a missing `_project_stage` is null.
+    assert [r.record.data.get("_project_stage") for r in output.records] == ["GLASS ON ROOF", None, None]
+    search = [_query(r) for r in requests_mock.request_history if r.path.endswith("/projects/search")]
+    assert search == [{"prop1": "id", "op1": "in", "value1": "11,12", "page": "1", "page_size": "100",
+                       "include_archived": "true"}]
+    estimates = [m.trace.estimate.row_estimate for m in output.trace_messages if m.trace.estimate]
+    assert estimates == [3]
