@@ -146,12 +146,15 @@ def test_a_project_moved_to_another_stage_gets_its_unchanged_invoices_sent_by_th
 
     moved = _billable_projects(sandbox, 8)
     stages = {project_id: _move_to_another_step(sandbox, project_id) for project_id in moved}
+    # A project created meanwhile is on its first stage too, but can only have invoices the window reads.
+    created, _ = sandbox.backend.create_project({"title": "New Roof Project", "address": ["1 New St, Austin, TX"],
+                                                 "workflowId": 12})
     sandbox.log.clear()
     third = rounds.sync()
     sent = _records(third, "invoices")
     assert sorted(i["id"] for i in sent) == sorted(set().union(*(_invoices_of(sandbox, p) for p in moved)))
     assert all(i["_project_stage"] == stages[i["record"]["id"]] for i in sent)
-    assert sorted(p["id"] for p in _records(third, "projects")) == sorted(moved)
+    assert sorted(p["id"] for p in _records(third, "projects")) == sorted([*moved, created["id"]])
     # Cost: one request per moved project; the stages came from the projects the sync read.
     assert sandbox.log.count("GET", r"/v1/projects/\d+/invoices$") == len(moved)
     assert sandbox.log.count("GET", r"/v1/projects/search$") == 0

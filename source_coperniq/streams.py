@@ -107,6 +107,7 @@ class ProjectSeen:
     updated_at: pendulum.DateTime
     stage: str | None
     days_in_stage: int | None
+    created_at: pendulum.DateTime | None = None
 
 
 @dataclass
@@ -128,8 +129,9 @@ class ProjectDirectory:
         stage = project_stage(project)
         self.stages[project["id"]] = stage
         if from_window and project.get(CURSOR):
+            created = parse_timestamp(project["createdAt"]) if project.get("createdAt") else None
             self.changed[project["id"]] = ProjectSeen(parse_timestamp(project[CURSOR]), stage,
-                                                      time_in_stage_days(project))
+                                                      time_in_stage_days(project), created)
 
     def cover(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime) -> None:
         self.covered.append((lower, upper))
@@ -397,7 +399,10 @@ class CoperniqStream(Stream, CheckpointMixin):
                 continue
             memory.note(project_id, seen.stage, now)
             records: list[Mapping[str, Any]] = []
-            if seen.stage is not None:  # a project that left its workflow has nothing to bill
+            # A project created in the window has only invoices created in it, which the window read;
+            # a project that left its workflow has nothing to bill.
+            created_in_window = seen.created_at is not None and lower is not None and seen.created_at > lower
+            if seen.stage is not None and not created_in_window:
                 records = [{**i, STAGE_FIELD: seen.stage} for i in self._client.list_project_invoices(project_id)
                            if i.get("id") not in self._sent_ids]
                 self._emitted += len(records)
