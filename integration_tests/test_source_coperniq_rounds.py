@@ -42,12 +42,13 @@ class Rounds:
 
     sandbox: CoperniqSandbox
     streams: tuple[str, ...] = STREAMS
+    options: dict[str, Any] = field(default_factory=dict)
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     _catalog: Any = None
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"api_key": self.sandbox.api_key, "base_url": self.sandbox.base_url}
+        return {"api_key": self.sandbox.api_key, "base_url": self.sandbox.base_url, **self.options}
 
     def messages(self) -> Iterator[dict[str, Any]]:
         source = SourceCoperniq()
@@ -207,6 +208,37 @@ def test_the_invoices_stream_alone_finds_stages_itself_in_a_few_requests(
     assert sandbox.log.count("GET", r"/v1/invoices$") == 1
     assert sandbox.log.count("GET", r"/v1/projects$") == 1
     assert sandbox.log.count("GET", r"/v1/projects/\d+/invoices$") == len(moved)
+
+
+def test_with_invoice_stages_only_moves_into_those_stages_cost_a_request(coperniq_sandbox_factory: Any) -> None:
+    sandbox = coperniq_sandbox_factory(projects=80, seed=21, daily_quota=None)
+    backend = sandbox.backend
+    workflow = backend.workflows[11]  # Workflows 1.0
+    billing = workflow.stages[-1]
+    same = sorted({i.record_id for i in backend.invoices.values() if i.record_id in backend.projects
+                   and backend.projects[i.record_id].workflow_id == workflow.id
+                   and backend.projects[i.record_id].stage_id != billing.id})
+    into, elsewhere = same[:2], same[2:4]
+    assert len(elsewhere) == 2
+    rounds = Rounds(sandbox, options={"invoice_stages": [billing.name.lower()]})
+    rounds.sync()
+    for project_id in into:
+        backend.update_project(project_id, {"stageId": billing.id})
+    for project_id in elsewhere:
+        current = backend.projects[project_id].stage_id
+        backend.update_project(project_id, {"stageId": next(s.id for s in workflow.stages
+                                                            if s.id not in (billing.id, current))})
+    sandbox.log.clear()
+    moved = rounds.sync()
+    assert sorted(i["id"] for i in _records(moved, "invoices")) == \
+        sorted(set().union(*(_invoices_of(sandbox, p) for p in into)))
+    assert {i["_project_stage"] for i in _records(moved, "invoices")} == {billing.name}
+    assert sandbox.log.count("GET", r"/v1/projects/\d+/invoices$") == len(into)
+    for project_id in elsewhere:  # their earlier move was noted: reaching the stage later is a move too
+        backend.update_project(project_id, {"stageId": billing.id})
+    later = rounds.sync()
+    assert sorted(i["id"] for i in _records(later, "invoices")) == \
+        sorted(set().union(*(_invoices_of(sandbox, p) for p in elsewhere)))
 
 
 def test_a_resumed_sync_ends_as_fresh_as_a_new_one_and_loses_no_pending_record(

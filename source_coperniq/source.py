@@ -12,7 +12,7 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.config import parse_start_date
+from connector_core.config import config_error, parse_start_date
 from coperniq.client import DEFAULT_BASE_URL, client_from_config
 from coperniq.errors import CoperniqError
 from source_coperniq.streams import CoperniqStream, ProjectDirectory
@@ -49,5 +49,9 @@ class SourceCoperniq(AbstractSource):
         # One window end and one project directory for every stream of the sync: the invoices stream
         # then learns the stages of the projects the projects stream read, without asking again.
         now, directory = pendulum.now("UTC"), ProjectDirectory()
-        return [CoperniqStream(name, client, start_date=start_date, extra_params=params, now=now, directory=directory)
+        stages = config.get("invoice_stages") or []
+        if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+            raise config_error("`invoice_stages` must be a list of stage or phase names, e.g. [\"GLASS ON ROOF\"].")
+        return [CoperniqStream(name, client, start_date=start_date, extra_params=params, now=now, directory=directory,
+                               trigger_stages=stages)
                 for name, params in STREAMS.items()]

@@ -200,13 +200,15 @@ class CoperniqStream(Stream, CheckpointMixin):
 
     def __init__(self, name: str, client: CoperniqClient, start_date: pendulum.DateTime | None = None,
                  extra_params: Mapping[str, Any] | None = None, now: pendulum.DateTime | None = None,
-                 directory: ProjectDirectory | None = None):
+                 directory: ProjectDirectory | None = None, trigger_stages: Iterable[str] = ()):
         self._name = name
         self._client = client
         self._start_date = start_date
         self._extra_params = dict(extra_params or {})
         self._now = now
         self._directory = directory if directory is not None else ProjectDirectory()
+        # Moves into other stages are noted but cost no request (empty: every move sends its invoices).
+        self._trigger_stages = {s.strip().casefold() for s in trigger_stages if s.strip()}
         self._state: MutableMapping[str, Any] = {}
         self._units: dict[int, Unit] = {}
         self._emitted = 0
@@ -347,8 +349,8 @@ class CoperniqStream(Stream, CheckpointMixin):
             # Sent by the previous window already, unchanged (its last minute is read again): skip.
             records = [r for r in page.records if recent.get(str(r.get("id"))) != r.get(CURSOR)]
             if self._name == "projects":
-                for project in page.records:
-                    self._directory.learn(project, from_window=upper is not None)
+                for project in page.records:  # a full read is a window too: from the start date to now
+                    self._directory.learn(project, from_window=True)
             if self._name == "invoices":
                 records = self._with_stage(records)
             self._emitted += len(records)
@@ -399,10 +401,11 @@ class CoperniqStream(Stream, CheckpointMixin):
                 continue
             memory.note(project_id, seen.stage, now)
             records: list[Mapping[str, Any]] = []
-            # A project created in the window has only invoices created in it, which the window read;
-            # a project that left its workflow has nothing to bill.
+            # A project created in the window has only invoices created in it, which the window read; a
+            # project that left its workflow has nothing to bill; a move outside `invoice_stages` is only noted.
             created_in_window = seen.created_at is not None and lower is not None and seen.created_at > lower
-            if seen.stage is not None and not created_in_window:
+            wanted = not self._trigger_stages or (seen.stage or "").strip().casefold() in self._trigger_stages
+            if seen.stage is not None and not created_in_window and wanted:
                 records = [{**i, STAGE_FIELD: seen.stage} for i in self._client.list_project_invoices(project_id)
                            if i.get("id") not in self._sent_ids]
                 self._emitted += len(records)
