@@ -43,6 +43,7 @@ class Rounds:
     sandbox: CoperniqSandbox
     streams: tuple[str, ...] = STREAMS
     options: dict[str, Any] = field(default_factory=dict)
+    full_refresh: tuple[str, ...] = ()  # streams synced as full refreshes, the others incrementally
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     _catalog: Any = None
 
@@ -55,7 +56,12 @@ class Rounds:
         if self._catalog is None:
             discovered = AirbyteMessageSerializer.dump(AirbyteMessage(
                 type=Type.CATALOG, catalog=source.discover(LOGGER, self.config)))["catalog"]
-            self._catalog = ConfiguredAirbyteCatalogSerializer.load(configured_catalog(discovered, True, self.streams))
+            catalog = configured_catalog(discovered, True, self.streams)
+            for entry in catalog["streams"]:
+                if entry["stream"]["name"] in self.full_refresh:
+                    entry.update(sync_mode="full_refresh", destination_sync_mode="overwrite")
+                    entry.pop("cursor_field", None)
+            self._catalog = ConfiguredAirbyteCatalogSerializer.load(catalog)
         state = [AirbyteStateMessageSerializer.load(s) for s in self.state.values()]
         for message in source.read(LOGGER, self.config, self._catalog, state):
             yield json.loads(AirbyteEntrypoint.airbyte_message_to_string(message))
@@ -208,6 +214,22 @@ def test_the_invoices_stream_alone_finds_stages_itself_in_a_few_requests(
     assert sandbox.log.count("GET", r"/v1/invoices$") == 1
     assert sandbox.log.count("GET", r"/v1/projects$") == 1
     assert sandbox.log.count("GET", r"/v1/projects/\d+/invoices$") == len(moved)
+
+
+def test_a_full_refresh_of_projects_feeds_the_stage_check_of_incremental_invoices(
+        coperniq_sandbox_factory: Any) -> None:
+    sandbox = coperniq_sandbox_factory(projects=60, seed=26, daily_quota=None)
+    rounds = Rounds(sandbox, streams=("projects", "invoices"), full_refresh=("projects",))
+    rounds.sync()
+    moved = _billable_projects(sandbox, 2)
+    for project_id in moved:
+        _move_to_another_step(sandbox, project_id)
+    sandbox.log.clear()
+    second = rounds.sync()
+    assert len(_records(second, "projects")) == len(sandbox.backend.projects)
+    assert sorted(i["id"] for i in _records(second, "invoices")) == \
+        sorted(set().union(*(_invoices_of(sandbox, p) for p in moved)))
+    assert sandbox.log.count("GET", r"/v1/projects$") == 1  # the full read only: no read of changed projects
 
 
 def test_with_invoice_stages_only_moves_into_those_stages_cost_a_request(coperniq_sandbox_factory: Any) -> None:

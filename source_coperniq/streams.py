@@ -138,10 +138,10 @@ class ProjectDirectory:
 
     def covers(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime) -> bool:
         """Whether the windows read so far together cover ``[lower, upper)``."""
-        reached = lower
+        reached = lower  # None: from the beginning of time, which only a window without a start covers
         for start, end in sorted(self.covered, key=lambda w: (w[0] is not None, w[0] or w[1])):
             if start is None or (reached is not None and start <= reached):
-                reached = end if reached is None or start is None else max(reached, end)
+                reached = end if reached is None else max(reached, end)
         return reached is not None and reached >= upper
 
     def changed_between(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime) -> dict[int, ProjectSeen]:
@@ -263,7 +263,8 @@ class CoperniqStream(Stream, CheckpointMixin):
     def _plan(self, sync_mode: SyncMode) -> Iterator[Unit]:
         self._emitted, self._sent_ids = 0, set()
         if sync_mode == SyncMode.full_refresh:
-            opened = pendulum.now("UTC")
+            # The full read begins after the sync started: it holds every change up to the sync's window end.
+            opened = max(pendulum.now("UTC"), self._sync_now())
             for unit, _ in self._pages(self._start_date, None, 1, {}, lambda _: None):
                 yield unit
             if self._name == "projects":
