@@ -205,6 +205,8 @@ def test_given_daily_quota_spent_when_read_then_clear_transient_error_without_re
         pytest.param({"api_key": "bad"}, {"status_code": 401, "json": {"message": "Invalid API key"}}, "api_key",
                      id="wrong-key"),
         pytest.param({"api_key": "k", "start_date": "last tuesday"}, None, "start_date", id="bad-start-date"),
+        pytest.param({"api_key": "k", "invoice_stages": "GLASS ON ROOF"}, None, "invoice_stages",
+                     id="stages-not-a-list"),
         pytest.param({"api_key": "k", "base_url": "http://api.example.com/v1"}, None, "https", id="plain-http"),
         pytest.param({"api_key": "k"}, {"exc": requests.ConnectionError("refused")}, "reached",
                      id="unreachable"),
