@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench fault-tolerance clean
+.PHONY: install demo test lint bench fault-tolerance lock clean
 
-$(STAMP): pyproject.toml
+# The development environment installs the runtime at the versions requirements.lock pins (the ones the
+# images get), so a fresh clone next month tests what the images run.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +31,10 @@ bench: $(STAMP)
 # The whole fault-tolerance matrix (every seed, fault and bad input; ~16 min). `make test` runs its fast subset.
 fault-tolerance: $(STAMP)
 	$(BIN)/python -m pytest integration_tests/fault_tolerance --fault-full
+
+# Pin every runtime dependency at the version installed here (requirements.lock, which the Dockerfiles install from).
+lock: $(STAMP)
+	$(BIN)/python tools/lock_dependencies.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
