@@ -148,7 +148,10 @@ class CoperniqWriter:
         if stream not in STREAMS:
             self.report.skip(stream, record.get("Id"), f"unknown stream {stream!r}; expected customers or invoices")
             return
+        original = record
         record = online_record(stream, dict(record))  # QuickBooks Desktop records arrive in qbXML names
+        if "_coperniq_project_id" in original:  # the source's link to the project travels with the record
+            record = {**record, "_coperniq_project_id": original["_coperniq_project_id"]}
         record_id = record.get("Id")
         if not isinstance(record_id, str | int) or isinstance(record_id, bool) or not str(record_id).strip():
             self.report.skip(stream, record_id, "record has no QuickBooks `Id`")
