@@ -14,6 +14,7 @@ from connector_core.config import config_error
 from connector_core.destination import TolerantDestination, run_write
 from destination_quickbooks.writer import QuickBooksWriter
 from qbo.client import client_from_config
+from qbo.company import probe_currency
 from qbo.errors import QuickBooksFault, describe_error
 
 
@@ -22,8 +23,11 @@ class DestinationQuickbooks(TolerantDestination):
         try:
             client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             company = client.company_info()
+            problem = probe_currency(client, config.get("currency"))  # a currency the company cannot use
         except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=describe_error(error))
+        if problem is not None:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=problem)
         logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}).")
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
