@@ -34,8 +34,8 @@ class CompanySettings:
 def settings_from_preferences(preferences: Mapping[str, Any], term_rows: list[dict[str, Any]] = ()) -> CompanySettings:
     """CompanySettings from a ``Preferences`` object (and the company's active ``Term`` rows)."""
     currency = preferences.get("CurrencyPrefs") or {}
-    home = currency.get("HomeCurrency") or {}
-    home_code = str(home.get("value") if isinstance(home, Mapping) else home or "USD").upper() or "USD"
+    home = currency.get("HomeCurrency")
+    home_code = str((home.get("value") if isinstance(home, Mapping) else home) or "USD").strip().upper() or "USD"
     sales = preferences.get("SalesFormsPrefs") or {}
     custom = sales.get("CustomTxnNumbers")
     return CompanySettings(home_currency=home_code, multicurrency=bool(currency.get("MultiCurrencyEnabled")),
