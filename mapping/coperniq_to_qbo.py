@@ -228,7 +228,7 @@ def invoice_fields(
     ``description_target`` decides where the Coperniq description goes (the seed's "terms/memo"):
     ``CustomerMemo`` (printed on the invoice, default) or ``PrivateNote`` (internal memo, before
     the link marker). ``PrivateNote`` always ends with ``Coperniq invoice #<id>``.
-    ``issueDate`` becomes ``TxnDate``; a due date that follows it by one of the company's ``terms``
+    ``issueDate`` (else ``createdAt``) becomes ``TxnDate``; a due date that follows it by one of the company's ``terms``
     adds that ``SalesTermRef`` (mapping/terms.py). ``send_doc_number`` False (the company numbers its
     invoices itself) leaves ``DocNumber`` out. ``ship_addr``: the job site (the customer's ShipAddr).
     """
@@ -238,7 +238,8 @@ def invoice_fields(
     number = doc_number(invoice.get("uid"))
     if number and send_doc_number:
         fields["DocNumber"] = number
-    issued = optional_date(invoice.get("issueDate"), "issueDate")
+    # Coperniq's Invoice as read has no issueDate (only InvoiceCreate takes one): its creation date stands for it.
+    issued = optional_date(invoice.get("issueDate") or invoice.get("createdAt"), "issueDate")
     if issued:
         fields["TxnDate"] = issued.isoformat()
     due = optional_date(invoice.get("dueDate"), "dueDate")
