@@ -146,7 +146,11 @@ def test_a_canadian_company_that_numbers_its_own_invoices(coperniq_sandbox_facto
     linked = [c for c in quickbooks.backend.customers.values() if project_id_from_notes(c.get("Notes"))]
     assert linked and all(c["CurrencyRef"]["value"] == "CAD" for c in linked)
     ours = _ours(two_way)
-    uids = {str(coperniq.backend.invoices[i].uid) for i in ours}
-    # The sandbox keeps a number sent anyway (as QuickBooks does): none of the uids means none was sent.
-    assert ours and not uids & {q["DocNumber"] for q in ours.values()}, "QuickBooks numbered them itself"
+    # The sandbox keeps a number sent anyway (as QuickBooks does): QuickBooks' own sequence, carried on
+    # from its last invoice, means none was sent.
+    seeded = max(int(i["DocNumber"]) for i in quickbooks.backend.invoices.values() if i["Id"] not in
+                 {q["Id"] for q in ours.values()})
+    numbers = sorted(int(q["DocNumber"]) for q in ours.values())
+    assert numbers == list(range(seeded + 1, seeded + 1 + len(ours))), "QuickBooks numbered them itself"
+    assert all(q["DocNumber"] != str(coperniq.backend.invoices[i].uid) for i, q in ours.items())
     assert _round(two_way) == (0, 0), "found again by their link, without the number"
