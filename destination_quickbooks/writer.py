@@ -54,7 +54,7 @@ from mapping.links import (
 )
 from mapping.ownership import invoice_to_create, invoice_update
 from qbo.client import MAX_BATCH_ITEMS, QuickBooksClient, batch_item_fault
-from qbo.company import CompanySettings, company_currencies, currency_problem, read_settings
+from qbo.company import CompanySettings, currency_check, read_settings
 from qbo.errors import DUPLICATE_DOC_NUMBER, DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
 from qbo.query import in_list, quote
 
@@ -383,10 +383,7 @@ class QuickBooksWriter:
         """The company's preferences and terms, read once per run; a currency it cannot use stops the sync."""
         if self._settings is None:
             settings = read_settings(self.client)
-            problem = currency_problem(settings, self.currency)
-            code = self.currency.strip().upper()
-            if problem is None and settings.multicurrency and code != settings.home_currency:
-                problem = currency_problem(settings, code, company_currencies(self.client, code))
+            problem = currency_check(self.client, settings, self.currency)
             if problem is not None:
                 raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
             self._settings = settings
@@ -541,7 +538,7 @@ class QuickBooksWriter:
             number = suffixed_doc_number(op.body["DocNumber"])
             if number != op.body["DocNumber"]:
                 self.report.caveat(op.stream, op.record_id, f"QuickBooks already has an invoice numbered "
-                                   f"{op.body['DocNumber']}; this one is numbered {number}")
+                                   f"{op.body['DocNumber']}; this one is sent as {number}")
                 return Operation(op.entity, op.operation, {**op.body, "DocNumber": number}, op.stream,
                                  op.record_id, op.key)
         return False

@@ -80,11 +80,15 @@ def company_currencies(client: QuickBooksClient, code: str) -> list[str]:
     return [str(row.get("Code")) for row in rows if row.get("Active", True)]
 
 
-def probe_currency(client: QuickBooksClient, currency: str | None) -> str | None:
-    """For ``check``: why the configured ``currency`` cannot be used, or None (one to two requests)."""
-    settings = read_settings(client, with_terms=False)
+def currency_check(client: QuickBooksClient, settings: CompanySettings, currency: str | None) -> str | None:
+    """Why ``currency`` cannot be used in this company, or None; asks the currency list only when it must."""
     problem = currency_problem(settings, currency)
     code = str(currency or "").strip().upper()
     if problem is None and settings.multicurrency and code and code != settings.home_currency:
         problem = currency_problem(settings, code, company_currencies(client, code))
     return problem
+
+
+def probe_currency(client: QuickBooksClient, currency: str | None) -> str | None:
+    """For ``check``: why the configured ``currency`` cannot be used, or None (one to two requests)."""
+    return currency_check(client, read_settings(client, with_terms=False), currency)
