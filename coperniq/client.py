@@ -17,7 +17,7 @@ import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
-from connector_core.config import config_error
+from connector_core.config import config_error, validate_service_url
 from connector_core.http import RequestCounter, validate_base_url
 from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler, CoperniqUncertainWrite
 
@@ -143,6 +143,9 @@ class CoperniqClient:
         body = self._request("GET", "/catalog-items", params={"page": page, "page_size": page_size})
         return list(body.get("items", []) if isinstance(body, dict) else body or [])
 
+    def get_catalog_item(self, item_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/catalog-items/{item_id}")
+
     # -- projects ------------------------------------------------------------------------------
 
     def get_project(self, project_id: int) -> dict[str, Any]:
@@ -204,6 +207,8 @@ def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None 
     api_key = str(config.get("api_key") or "").strip()
     if not api_key:
         raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
+    # The API key goes only to Coperniq (or a local sandbox).
+    validate_service_url(config.get("base_url"), "base_url", "coperniq", DEFAULT_BASE_URL)
     try:
         return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger,
                               max_retries=max_retries)
