@@ -160,6 +160,23 @@ class CoperniqClient:
     def update_project(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/projects/{project_id}", json=body)
 
+    def search_projects(self, prop: str, op: str, value: str, page: int = 1, page_size: int = MAX_PAGE_SIZE,
+                        include_archived: bool = True) -> list[dict[str, Any]]:
+        """One page of ``GET /projects/search`` with one filter (``prop1``/``op1``/``value1``); a bare array."""
+        body = self._request("GET", "/projects/search", params={
+            "prop1": prop, "op1": op, "value1": value, "page": page, "page_size": page_size,
+            "include_archived": "true" if include_archived else None,
+        })
+        return list(body or [])
+
+    def projects_by_id(self, project_ids: list[int]) -> list[dict[str, Any]]:
+        """The projects (archived ones too) among ``project_ids``: one search request per 100 ids."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(project_ids), MAX_PAGE_SIZE):
+            chunk = project_ids[start:start + MAX_PAGE_SIZE]
+            found += self.search_projects("id", "in", ",".join(str(i) for i in chunk), page_size=MAX_PAGE_SIZE)
+        return found
+
     def list_project_invoices(self, project_id: int) -> list[dict[str, Any]]:
         """Every invoice of one project (``GET /projects/{projectId}/invoices``, all pages)."""
         invoices: list[dict[str, Any]] = []
