@@ -12,9 +12,10 @@ Each entry is the first 6 hex digits of a BLAKE2 hash of one field's value in Qu
 description, ``l`` the lines). On the next write a field is sent only when its fingerprint moved, i.e.
 Coperniq changed it since the last sync, and then only if QuickBooks' value differs. A field edited
 only in QuickBooks keeps the bookkeeper's value. Without a baseline (an invoice linked before
-fingerprints existed, or whose tag was deleted) every field counts as changed: Coperniq's values win
-once, and the write stores the baseline. Loop-free: a fingerprint is rewritten only when Coperniq's
-values changed, and QuickBooks' copy of a Coperniq-born invoice sends nothing back but payments.
+fingerprints existed, or whose tag was deleted) every field but TxnDate counts as changed: Coperniq's
+values win once, and the write stores the baseline; the invoice date stays (it may be in a closed
+period). Loop-free: a fingerprint is rewritten only when Coperniq's values changed, and QuickBooks'
+copy of a Coperniq-born invoice sends nothing back but payments.
 
 Customers follow the same idea with the job site as the baseline (``mapping.job_site``).
 """
@@ -124,7 +125,12 @@ def invoice_update(current: Mapping[str, Any], desired: Mapping[str, Any],
     QuickBooks does not already hold, plus the refreshed baseline; {} means no write."""
     invoice_id = invoice_id_from_note(desired.get("PrivateNote"))
     fingerprint = invoice_fingerprint(desired, description_target)
-    moved = changed_since(fingerprint_in(current.get("PrivateNote")), fingerprint)
+    baseline = fingerprint_in(current.get("PrivateNote"))
+    moved = changed_since(baseline, fingerprint)
+    if baseline is None:
+        # Linked by an older version, which left TxnDate to QuickBooks: an issued invoice keeps its date
+        # (it may lie in a closed period).
+        moved.discard(INVOICE_FIELD_CODES["TxnDate"])
     owned = {key: value for key, value in desired.items()
              if key != "PrivateNote" and INVOICE_FIELD_CODES.get(key, "") in moved | {""}}
     changes = invoice_changes(dict(current), owned)

@@ -140,8 +140,10 @@ def test_legacy_invoice_without_baseline_takes_coperniq_values_once_then_keeps_e
     current = written(record)
     current["PrivateNote"] = "Coperniq invoice #9001"  # linked by an older version
     current["DueDate"] = "2024-08-15"
+    current["TxnDate"] = "2024-06-20"  # the date the older version's sync wrote it
     changes = update(current, record)
     assert changes["DueDate"] == "2024-07-01" and fingerprint_in(changes["PrivateNote"])
+    assert "TxnDate" not in changes, "an issued invoice keeps its date"
     after = bookkeeper({**current, **changes}, DueDate="2024-09-01")
     assert update(after, {**record, "status": "PAID"}) == {}
 
