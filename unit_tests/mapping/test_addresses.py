@@ -164,9 +164,6 @@ FALLBACK = [
     pytest.param(
         "John Smith 123 Main St Austin TX 78701", "John Smith 123 Main St Austin TX 78701", id="recipient-not-dropped"
     ),
-    pytest.param(
-        "123 Main St, Toronto, ON M5V 2T6, Canada", "123 Main St, Toronto, ON M5V 2T6, Canada", id="foreign-country"
-    ),
     pytest.param("123 Main St, Austin, XX 78701", "123 Main St, Austin, XX 78701", id="unknown-state"),
     pytest.param("123 Main St, Austin, TX 7870", "123 Main St, Austin, TX 7870", id="four-digit-zip"),
     pytest.param(
@@ -268,14 +265,14 @@ def test_one_round_trip_is_a_fixed_point(text):
 
 
 def test_structured_result_that_would_not_survive_a_round_trip_falls_back(monkeypatch):
-    real_tag = addresses.usaddress.tag
+    real_parse = addresses.usaddress.parse
 
-    def unstable_tag(text):
+    def unstable_parse(text):
         if text == "1 Main Austin":  # pretend usaddress reads our own formatting differently
-            return {"Recipient": text}, "Ambiguous"
-        return real_tag(text)
+            return [(token, "Recipient") for token in text.split()]
+        return real_parse(text)
 
-    monkeypatch.setattr(addresses.usaddress, "tag", unstable_tag)
+    monkeypatch.setattr(addresses.usaddress, "parse", unstable_parse)
     assert parse_us_address("1 main austin") == {"Line1": "1 main austin"}
     assert parse_us_address(format_address(parse_us_address("1 main austin"))) == {"Line1": "1 main austin"}
 
