@@ -124,10 +124,11 @@ _UNIT_DESIGNATORS = frozenset(
         "apartment", "apt", "basement", "bsmt", "building", "bldg", "department", "dept", "floor", "fl", "front",
         "frnt", "hangar", "hngr", "key", "lobby", "lbby", "lot", "lower", "lowr", "office", "ofc", "penthouse",
         "ph", "pier", "rear", "room", "rm", "side", "slip", "space", "spc", "stop", "suite", "ste", "trailer",
-        "trlr", "unit", "upper", "uppr", "bureau", "app", "appartement", "local", "etage", "unite", "piece",
+        "trlr", "unit", "upper", "uppr", "flr", "bureau", "app", "appartement", "local", "etage", "unite", "piece",
         "salle",
     }
 )  # fmt: skip
+_FLOOR_WORDS = frozenset({"floor", "fl", "flr", "etage"})
 _UNIT_ID_RE = re.compile(r"#?\d+[A-Za-z]?|[A-Za-z]|\d+-?[A-Za-z]|[A-Za-z]-?\d+")
 _NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"})
 _FRENCH_ORDINAL_RE = re.compile(r"(\d+)(?:e|er|re|ème|eme)", re.I)
@@ -249,9 +250,9 @@ def country_name(text: str | None, codes: bool = True) -> str | None:
     key = _fold(text)
     if key in US_COUNTRY_NAMES:
         return US
-    if not codes and (key in STATE_CODES or province_code(text) or len(key.replace(" ", "")) <= 2):
-        return None
     alpha2 = _COUNTRY_ALIASES.get(key)
+    if alpha2 is None and not codes and (key in STATE_CODES or province_code(text) or len(key.replace(" ", "")) <= 2):
+        return None
     try:
         country = pycountry.countries.get(alpha_2=alpha2) if alpha2 else pycountry.countries.lookup(text.strip())
     except LookupError:
@@ -383,6 +384,12 @@ def _reassign(words: dict[str, list[tuple[str, str, int]]], segment_of: list[int
         while city and segment_of[city[0][2]] == segment:
             value, _, index = city.pop(0)
             words[part].append((value, label, index))
+    # "1 Beacon Street Fifteenth Floor Boston": a floor typed without commas read as the start of the city.
+    if len(city) > 2 and segment_of[city[0][2]] == segment_of[city[1][2]] == segment_of[city[2][2]]:
+        first, second = _fold(city[0][0]), _fold(city[1][0])
+        ordinal = _ORDINAL_RE.fullmatch(first) or first.endswith(("first", "second", "third", "th"))
+        if second in _FLOOR_WORDS and ordinal:
+            words["line2"] += [(value, "OccupancyType", index) for value, _, index in (city.pop(0), city.pop(0))]
     line1, line2 = words["line1"], words["line2"]
     unit_types = {index for _, label, index in line2 if label in ("OccupancyType", "SubaddressType")}
     for word in list(line1):
