@@ -203,6 +203,7 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace(".", " ")).strip().lower()
 
 
+@lru_cache(maxsize=16384)
 def _fold(text: str) -> str:
     """Like ``_key``, also without accents, commas, parentheses and hyphens: "(Québec)" -> "quebec"."""
     text = unicodedata.normalize("NFKD", text)
@@ -238,6 +239,7 @@ def is_us_country(text: str | None) -> bool:
     return not text or not text.strip() or _fold(text) in US_COUNTRY_NAMES
 
 
+@lru_cache(maxsize=4096)
 def country_name(text: str | None, codes: bool = True) -> str | None:
     """The country a text names, as BillAddr.Country holds it: "US", "Canada", "United Kingdom"; else None.
 
@@ -311,6 +313,7 @@ def _case_fix(label: str, value: str, french: bool) -> str:
     return " ".join(_smart_title(word, french) for word in value.split(" "))
 
 
+@lru_cache(maxsize=16384)
 def _translate(token: str) -> str:
     """The English word usaddress knows for a French unit or box word (same trailing punctuation)."""
     core = token.rstrip(".,;")
