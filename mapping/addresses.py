@@ -128,6 +128,8 @@ _UNIT_DESIGNATORS = frozenset(
         "salle",
     }
 )  # fmt: skip
+# (Not "Upper", "Lower", "Front": Upper Saddle River, Lower Burrell and Front Royal are towns.)
+_BARE_DESIGNATORS = frozenset({"bsmt", "basement", "frnt", "lbby", "lobby", "lowr", "rear", "uppr"})
 _FLOOR_WORDS = frozenset({"floor", "fl", "flr", "etage"})
 _UNIT_ID_RE = re.compile(r"#?\d+[A-Za-z]?|[A-Za-z]|\d+-?[A-Za-z]|[A-Za-z]-?\d+")
 _NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"})
@@ -393,6 +395,12 @@ def _reassign(words: dict[str, list[tuple[str, str, int]]], segment_of: list[int
         ordinal = _ORDINAL_RE.fullmatch(first) or first.endswith(("first", "second", "third", "th"))
         if second in _FLOOR_WORDS and ordinal:
             words["line2"] += [(value, "OccupancyType", index) for value, _, index in (city.pop(0), city.pop(0))]
+    # "12 Oak Ave Rear Tampa": Publication 28's designators that take no number (rear, upper, basement...).
+    follows_street = bool(words["line1"] and city) and words["line1"][-1][2] == city[0][2] - 1
+    if len(city) > 1 and follows_street and _fold(city[0][0]) in _BARE_DESIGNATORS \
+            and segment_of[words["line1"][-1][2]] == segment_of[city[0][2]] == segment_of[city[1][2]]:
+        value, _, index = city.pop(0)
+        words["line2"].append((value, "OccupancyType", index))
     line1, line2 = words["line1"], words["line2"]
     unit_types = {index for _, label, index in line2 if label in ("OccupancyType", "SubaddressType")}
     for word in list(line1):
