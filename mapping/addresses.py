@@ -182,7 +182,6 @@ _POSTAL_PROVINCE = {
 # Letters D, F, I, O, Q, U are never used; W and Z never start a code. "H3G 1P1", "h3g1p1", "H3G-1P1".
 _POSTAL_CODE = r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])[ -]?(\d[ABCEGHJ-NPRSTV-Z]\d)"
 _POSTAL_TAIL_RE = re.compile(r"(?:^|[\s,(])" + _POSTAL_CODE + r"\)?$", re.I)
-_POSTAL_RE = re.compile(_POSTAL_CODE, re.I)
 
 US_COUNTRY_NAMES = frozenset(
     {"us", "usa", "u s", "u s a", "united states", "united states of america", "america", "etats unis"}
@@ -589,7 +588,7 @@ def _parse_structured(text: str) -> dict | None:
     result = None
     if country != US:
         result = _canadian(body, canada=country == CANADA)
-    if result is None and country != CANADA and not _POSTAL_RE.search(body):
+    if result is None and country != CANADA and not _POSTAL_TAIL_RE.search(body):
         result = _us(body)
     if result is None or not result.get("Line1"):
         return None  # a city alone ("Austin, TX") or a unit alone reads better as the text itself
