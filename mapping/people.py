@@ -25,7 +25,7 @@ _LEGAL_RE = re.compile(
     r"ulc|sarl|s\.a\.r\.l|s\.a|s\.e\.n\.c|bros)\b\.?|\bco\.|[&+]\s*co\b|(?:&|\band)\s+(?:sons?|daughters?)\b",
     re.I,
 )
-# - organisations ("Lakeview HOA", "First Baptist Church", "City of Austin");
+# - organisations and places of business ("Lakeview HOA", "First Baptist Church", "Oak & Ember Bakery");
 _ORGANISATION_WORDS = frozenset(
     {
         "association", "assn", "hoa", "poa", "coa", "homeowners", "condominium", "condominiums", "condo",
@@ -34,6 +34,8 @@ _ORGANISATION_WORDS = frozenset(
         "college", "district", "isd", "department", "county", "township", "municipality", "clinic", "hospital",
         "bank", "cooperative", "co-op", "club", "society", "council", "authority", "agency", "church",
         "parish", "diocese", "synagogue", "mosque", "temple", "hotel", "motel", "inn", "center", "centre",
+        "restaurant", "bakery", "cafe", "café", "winery", "brewery", "brewing", "marina", "pharmacy",
+        "pediatrics", "veterinary", "realty", "daycare", "preschool", "montessori",
     }
 )  # fmt: skip
 # - trades and shop words, which a person's name does not carry ("Blue Sky Roofing", "Bob's Plumbing").
@@ -41,9 +43,9 @@ _TRADE_WORDS = frozenset(
     {
         "services", "solutions", "management", "construction", "contractors", "contracting", "builders",
         "roofing", "solar", "electric", "electrical", "plumbing", "hvac", "heating", "energy", "renewables",
-        "landscaping", "remodeling", "renovations", "restoration", "realty", "investments", "capital",
+        "landscaping", "remodeling", "renovations", "restoration", "investments", "capital",
         "ventures", "industries", "technologies", "systems", "consulting", "medical", "dental", "farms",
-        "ranch", "studio", "shop", "store", "market", "restaurant", "cafe", "bakery", "pizza", "supply",
+        "ranch", "studio", "shop", "store", "market", "pizza", "supply",
         "logistics", "motors", "homes", "development", "developers", "design", "engineering",
     }
 )  # fmt: skip
