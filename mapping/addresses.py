@@ -394,7 +394,7 @@ def _reassign(words: dict[str, list[tuple[str, str, int]]], segment_of: list[int
         ordinal = _ORDINAL_RE.fullmatch(first) or first.endswith(("first", "second", "third", "th"))
         if second in _FLOOR_WORDS and ordinal:
             words["line2"] += [(value, "OccupancyType", index) for value, _, index in (city.pop(0), city.pop(0))]
-    # "12 Oak Ave Rear Tampa": Publication 28's designators that take no number (rear, upper, basement...).
+    # "12 Oak Ave Rear Tampa": Publication 28's designators that take no number (rear, basement, lobby).
     follows_street = bool(words["line1"] and city) and words["line1"][-1][2] == city[0][2] - 1
     if len(city) > 1 and follows_street and _fold(city[0][0]) in _BARE_DESIGNATORS \
             and segment_of[words["line1"][-1][2]] == segment_of[city[0][2]] == segment_of[city[1][2]]:
