@@ -27,7 +27,7 @@ from mapping.links import (
     project_id_from_notes,
     strip_links,
 )
-from mapping.people import first_email, qbo_phone, same_email, same_phone, split_name
+from mapping.people import business_title, first_email, qbo_phone, same_email, same_phone, split_contact_name
 from mapping.terms import Term, sales_term_ref, term_for_dates
 from mapping.values import (
     UnmappableRecord,
@@ -113,7 +113,12 @@ def customer_fields(project: dict | None, contact: dict | None, currency: str = 
             fields["ShipAddr"] = dict(bill_addr)
         if project.get("id") is not None:
             fields["Notes"] = customer_notes_with_link(None, project["id"])
-    given, family = split_name(optional_text(contact.get("name"), "name"))
+    # CompanyName (issue 11): a business contact's name, else a project titled like an organisation.
+    company, given, family = split_contact_name(optional_text(contact.get("name"), "name"))
+    if company is None and project:
+        company = business_title(optional_text(project.get("title"), "title"))
+    if company:
+        fields["CompanyName"] = company
     if given:
         fields["GivenName"] = given
     if family:
@@ -287,7 +292,7 @@ def _changed(key: str, current: Any, desired: Any) -> bool:
         return date_part(current) != date_part(desired)
     if key == "DocNumber":
         return not doc_number_matches(current, desired)  # also "1042-C", the number after a duplicate (6140)
-    if key in ("GivenName", "FamilyName"):
+    if key in ("GivenName", "FamilyName", "CompanyName"):
         return (current or "") != (desired or "")  # names exactly: a re-cased name is a real edit
     return current != desired
 
