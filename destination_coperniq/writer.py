@@ -37,6 +37,7 @@ from coperniq.client import CoperniqClient
 from coperniq.errors import CoperniqError, CoperniqNotFound
 from destination_coperniq.lookups import ListedRecords
 from mapping.addresses import format_address
+from mapping.job_site import job_site_key
 from mapping.links import (
     PROJECT_MARKER,
     display_name_matches,
@@ -352,7 +353,7 @@ class CoperniqWriter:
             self.report.skip("customers", customer["Id"], "inactive in QuickBooks and linked to no Coperniq project: "
                              "no project is made for it")
             return
-        address = format_address(customer.get("BillAddr"))
+        address = format_address(customer.get(job_site_key(customer)))  # the job site (mapping/job_site.py)
         body: dict[str, Any] = {"title": title_from_display_name(own_display_name(customer), 0) or
                                 f"QuickBooks customer {customer['Id']}",
                                 "address": [address] if address else []}

@@ -13,6 +13,7 @@ from typing import Any
 
 from mapping.addresses import format_address, parse_us_address, same_address
 from mapping.coperniq_to_qbo import cents, date_part, money
+from mapping.job_site import job_site_key
 from mapping.links import (
     DISPLAY_NAME_MAX,
     description_with_qbo_link,
@@ -21,7 +22,8 @@ from mapping.links import (
     strip_links,
     title_from_display_name,
 )
-from mapping.people import join_name, qbo_phone, same_email, same_phone, split_name
+from mapping.people import contact_name, qbo_phone, same_contact_name, same_email, same_phone
+from mapping.terms import qbo_invoice_terms, with_terms_line
 from mapping.values import UnmappableRecord, money_amount, optional_date, optional_object, optional_text
 
 INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
@@ -59,7 +61,9 @@ def project_changes(customer: dict, project: dict, project_id: int) -> dict:
         title = title_from_display_name(display_name, project_id)
         if title and title != project.get("title"):
             changes["title"] = title
-    bill_addr = optional_object(customer.get("BillAddr"), "BillAddr")
+    # The project's address is the job site: the customer's ShipAddr, else its BillAddr (mapping/job_site.py).
+    site = job_site_key(customer)
+    bill_addr = optional_object(customer.get(site), site)
     text = format_address(dict(bill_addr) if bill_addr else None)
     if text:
         current = _project_address(project)
@@ -87,7 +91,8 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
     full body; ``name`` is required there and falls back to the DisplayName.
     """
     given, family = _name_parts(customer)
-    name = join_name(given, family)
+    company = _clean(optional_text(customer.get("CompanyName"), "CompanyName"))  # issue 11: business contacts
+    name = contact_name(given, family, company, contact.get("name") if contact else None)
     email = _clean((optional_object(customer.get("PrimaryEmailAddr"), "PrimaryEmailAddr") or {}).get("Address"))
     phone = _clean((optional_object(customer.get("PrimaryPhone"), "PrimaryPhone") or {}).get("FreeFormNumber"))
     if contact is None:
@@ -99,7 +104,8 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
             body["phones"] = [phone]
         return body
     changes: dict[str, Any] = {}
-    if name and name != _clean(contact.get("name")) and split_name(contact.get("name")) != (given, family):
+    if name and name != _clean(contact.get("name")) and not same_contact_name(contact.get("name"), given, family,
+                                                                            company):
         changes["name"] = name
     emails = [item for item in contact.get("emails") or [] if isinstance(item, str)]
     if email and not any(same_email(item, email) for item in emails):
@@ -156,9 +162,12 @@ def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
                 "description": f"QuickBooks invoice {number}",
             }
         ],
-        "description": description_with_qbo_link(memo, invoice.get("Id")),
         "status": invoice_status(total, balance, None),
     }
+    # The seed's "Invoice terms <-> description": the memo, then ``Terms: Net 30``, then the link line.
+    terms = qbo_invoice_terms(invoice, optional_date(invoice.get("TxnDate"), "TxnDate"),
+                              optional_date(invoice.get("DueDate"), "DueDate"))
+    fields["description"] = description_with_qbo_link(with_terms_line(memo, terms), invoice.get("Id"))
     due = _midnight_utc(invoice.get("DueDate"), "DueDate")
     if due:
         fields["dueDate"] = due

@@ -21,6 +21,10 @@ class FakeQuickBooks:
     def query_entities(self, entity: str, where: Sequence[str] = (), order_by: str | None = None) -> Iterator[list]:
         yield list(self.customers.values()) if entity == "Customer" else []
 
+    def preferences(self) -> dict[str, Any]:
+        return {"CurrencyPrefs": {"HomeCurrency": {"value": "USD"}, "MultiCurrencyEnabled": False},
+                "SalesFormsPrefs": {"CustomTxnNumbers": True}}
+
     def query(self, statement: str) -> dict[str, Any]:
         return {"Item": [{"Id": "1", "Name": "Services"}]} if "FROM Item" in statement else {}
 
