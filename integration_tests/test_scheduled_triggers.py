@@ -2,8 +2,8 @@
 
 Every test runs syncs as a scheduler does: the state the destination acknowledged and the configs
 updated by CONTROL messages are carried from one round to the next, both systems are edited between
-rounds, and a quiet round writes nothing. The sources are held to issue 10's contract by
-``contract_sources.ContractConnection`` (``_project_stage`` and ``_coperniq_project_id`` on invoices).
+rounds, and a quiet round writes nothing. The real sources run: the invoices of source-coperniq carry
+``_project_stage`` and those of source-quickbooks ``_coperniq_project_id`` (issue 10's contract).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from demo.flows import coperniq_config, quickbooks_config
-from integration_tests.contract_sources import ContractConnection, ContractTwoWaySync, current_stages
+from connector_core.runner import Connection
+from demo.flows import TwoWaySync, coperniq_config, quickbooks_config
 from mapping.addresses import parse_us_address
 from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
 from sandboxes.coperniq import CoperniqSandbox
@@ -24,6 +24,19 @@ from sandboxes.quickbooks import QuickBooksSandbox
 QBO_WRITES = r"/(batch|customer|invoice)$"
 COPERNIQ_WRITES = r"^/v1/(projects|contacts|invoices)"
 STAGE = "GLASS ON ROOF"
+
+
+def stage_name(project: dict[str, Any]) -> str | None:
+    for key in ("stage", "phase"):
+        value = project.get(key)
+        if isinstance(value, dict) and value.get("name"):
+            return str(value["name"])
+    return None
+
+
+def current_stages(coperniq: CoperniqSandbox) -> dict[int, str | None]:
+    backend = coperniq.backend
+    return {pid: stage_name(backend.project_json(p)) for pid, p in backend.projects.items()}
 
 
 def qbo_writes(quickbooks: QuickBooksSandbox) -> int:
@@ -45,7 +58,7 @@ def customer_of(quickbooks: QuickBooksSandbox, project_id: int) -> dict[str, Any
     return customer
 
 
-def sync(connection: ContractConnection) -> Any:
+def sync(connection: Connection) -> Any:
     read, write = connection.sync()
     assert read.returncode == 0 and not read.errors, read.errors or read.stderr[-2000:]
     assert write.returncode == 0 and not write.errors, write.errors or write.stderr[-2000:]
@@ -69,9 +82,9 @@ def test_invoices_reach_quickbooks_when_their_project_reaches_the_stage_and_only
     backend = coperniq.backend
     # Only invoices: the project records are never in these syncs, so the invoice's own
     # `_project_stage` decides, and the customer is created from the invoice when missing.
-    connection = ContractConnection("source-coperniq", coperniq_config(coperniq), "destination-quickbooks",
+    connection = Connection("source-coperniq", coperniq_config(coperniq), "destination-quickbooks",
                                     quickbooks_config(quickbooks, invoice_stages=[STAGE.lower()]),
-                                    streams=["invoices"], coperniq=coperniq)
+                                    streams=["invoices"])
     sync(connection)
     stages = current_stages(coperniq)
     billable = {i.id for i in backend.invoices.values() if i.record_id in backend.projects and i.amount >= 0}
@@ -126,19 +139,19 @@ def stage_of(backend: Any, invoice_id: int, stages: dict[int, str | None]) -> st
 
 
 @pytest.fixture
-def two_way(coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> ContractTwoWaySync:
-    return ContractTwoWaySync(coperniq_sandbox_factory(projects=30, seed=23, daily_quota=None),
+def two_way(coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> TwoWaySync:
+    return TwoWaySync(coperniq_sandbox_factory(projects=30, seed=23, daily_quota=None),
                               qbo_sandbox_factory(customers=4, invoices=4, seed=23, throttle=False,
                                                   refresh_token_grace=86400))
 
 
-def _round(two_way: ContractTwoWaySync) -> tuple[int, int]:
+def _round(two_way: TwoWaySync) -> tuple[int, int]:
     result = two_way.round()
     assert not result.errors, result.errors
     return result.writes
 
 
-def _unique_titled(two_way: ContractTwoWaySync) -> list[int]:
+def _unique_titled(two_way: TwoWaySync) -> list[int]:
     projects = two_way.coperniq.backend.projects
     titles = Counter(p.title for p in projects.values())
     return sorted(pid for pid, p in projects.items() if titles[p.title] == 1 and p.title and ":" not in p.title)
@@ -146,7 +159,7 @@ def _unique_titled(two_way: ContractTwoWaySync) -> list[int]:
 
 @pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_an_invoice_of_an_unchanged_linked_customer_lands_on_its_project_even_when_its_title_is_shared(
-        two_way: ContractTwoWaySync) -> None:
+        two_way: TwoWaySync) -> None:
     _round(two_way)
     project_id, other_id = _unique_titled(two_way)[:2]
     title = two_way.coperniq.backend.projects[project_id].title
@@ -166,7 +179,7 @@ def test_an_invoice_of_an_unchanged_linked_customer_lands_on_its_project_even_wh
 
 
 def test_an_invoice_whose_customer_is_not_linked_is_reported_never_put_on_a_project_by_a_shared_title(
-        two_way: ContractTwoWaySync, tmp_path: Any) -> None:
+        two_way: TwoWaySync, tmp_path: Any) -> None:
     from connector_core.runner import run_connector, script
 
     _round(two_way)
@@ -200,9 +213,8 @@ def test_a_dry_run_reports_the_plan_and_the_next_real_sync_writes_all_of_it(
         coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any) -> None:
     coperniq = coperniq_sandbox_factory(projects=50, seed=25, daily_quota=None)
     quickbooks = qbo_sandbox_factory(customers=0, invoices=0, seed=25, throttle=False)
-    inbound = ContractConnection("source-coperniq", coperniq_config(coperniq), "destination-quickbooks",
-                                 quickbooks_config(quickbooks, dry_run=True), streams=["projects", "contacts"],
-                                 coperniq=coperniq)
+    inbound = Connection("source-coperniq", coperniq_config(coperniq), "destination-quickbooks",
+                                 quickbooks_config(quickbooks, dry_run=True), streams=["projects", "contacts"])
     write = sync(inbound)
     assert qbo_writes(quickbooks) == 0 and write.states == [] and inbound.state == {}
     logs = write.logs()
@@ -216,8 +228,8 @@ def test_a_dry_run_reports_the_plan_and_the_next_real_sync_writes_all_of_it(
     assert set(linked) - {None} == set(coperniq.backend.projects) and max(linked.values()) == 1
 
     # destination-coperniq: the same, with bookkeeper edits in QuickBooks.
-    outbound = ContractConnection("source-quickbooks", quickbooks_config(quickbooks), "destination-coperniq",
-                                  coperniq_config(coperniq), streams=["customers"], quickbooks=quickbooks)
+    outbound = Connection("source-quickbooks", quickbooks_config(quickbooks), "destination-coperniq",
+                                  coperniq_config(coperniq), streams=["customers"])
     sync(outbound)  # the echo of the customers just created: nothing to write
     assert outbound.state
     outbound.destination_config = {**outbound.destination_config, "dry_run": True}
@@ -242,7 +254,7 @@ def test_a_dry_run_reports_the_plan_and_the_next_real_sync_writes_all_of_it(
 
 @pytest.mark.timeout(900)  # several rounds of two or four connector processes each
 def test_inactive_customers_never_lend_their_deleted_suffix_and_do_what_the_config_says(
-        two_way: ContractTwoWaySync) -> None:
+        two_way: TwoWaySync) -> None:
     two_way.outbound.destination_config["inactive_customer_project_status"] = "ON_HOLD"
     _round(two_way)
     qbo = two_way.quickbooks.backend
@@ -287,9 +299,9 @@ def test_upsert_never_merges_a_customer_into_a_project_by_title_alone_or_an_ambi
     coperniq = coperniq_sandbox_factory(projects=30, seed=27, daily_quota=None)
     quickbooks = qbo_sandbox_factory(customers=0, invoices=0, seed=27, throttle=False)
     backend, qbo = coperniq.backend, quickbooks.backend
-    outbound = ContractConnection("source-quickbooks", quickbooks_config(quickbooks), "destination-coperniq",
+    outbound = Connection("source-quickbooks", quickbooks_config(quickbooks), "destination-coperniq",
                                   {**coperniq_config(coperniq), "unlinked_customers": "upsert", "match_by": "title"},
-                                  streams=["customers"], quickbooks=quickbooks)
+                                  streams=["customers"])
     titles = Counter(p.title for p in backend.projects.values())
     project_id = min(pid for pid, p in backend.projects.items() if titles[p.title] == 1 and p.title)
     title = backend.projects[project_id].title
