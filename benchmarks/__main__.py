@@ -2,7 +2,8 @@
 
     python -m benchmarks                    # everything, about 10 minutes on 2 cores
     python -m benchmarks --quick            # smaller sizes, under 3 minutes: a smoke run
-    python -m benchmarks --only reads peer  # some sections: reads, requests, peer, load
+    python -m benchmarks --only reads peer  # some sections: reads, requests, peer, load, steady
+    python -m benchmarks steady             # the same as --only steady
 
 Sections (what each measures is in its module's docstring and in docs/benchmarks.md):
 
@@ -10,7 +11,10 @@ Sections (what each measures is in its module's docstring and in docs/benchmarks
                 requests+json: records per second, peak memory, requests;
 - ``requests``  requests per 1,000 records written, for each of the four flows;
 - ``peer``      source-quickbooks against Airbyte's published QuickBooks source over five years;
-- ``load``      a 10,000-customer initial load into QuickBooks under Intuit's limits (scaled time).
+- ``load``      a 10,000-customer initial load into QuickBooks under Intuit's limits (scaled time);
+- ``steady``    hourly syncs of 10,000 projects with 1 % of the records changed on each side: requests per
+                hour per API against the minimum, and a month of them against Coperniq's daily quota and
+                Intuit's metered reads.
 
 A full run (all sections, not ``--quick``) also writes the table into docs/benchmarks.md (between
 its ``bench:table`` markers) and redraws docs/benchmarks.png; ``--no-docs`` leaves both alone.
@@ -27,10 +31,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import flows, load, peer, plot, reads
+from benchmarks import flows, load, peer, plot, reads, steady
 from benchmarks.common import MISS, PASS, SectionResult, format_table
 
-SECTIONS = {"reads": reads.run, "requests": flows.run, "peer": peer.run, "load": load.run}
+SECTIONS = {"reads": reads.run, "requests": flows.run, "peer": peer.run, "load": load.run, "steady": steady.run}
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 PNG = ROOT / "docs" / "benchmarks.png"
@@ -43,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run under 3 minutes")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")
+    parser.add_argument("sections", nargs="*", choices=[[], *SECTIONS], metavar="SECTION",
+                        help="the same as --only SECTION ...")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md and .png")
     args = parser.parse_args(argv)
+    args.only = [*(args.only or []), *args.sections] or None
 
     chosen = args.only or list(SECTIONS)
     started = time.perf_counter()

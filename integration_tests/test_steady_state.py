@@ -3,7 +3,7 @@
 Each round runs Coperniq -> QuickBooks (source-coperniq | destination-quickbooks) and then QuickBooks ->
 Coperniq (source-quickbooks | destination-coperniq), with the state and CONTROL-updated configs of the
 previous round, as a scheduler does. Between rounds people edit both systems at random (seeded, see
-``integration_tests/steady_state.py``); every other round nobody edits anything. After every round:
+``demo/steady_state.py``); every other round nobody edits anything. After every round:
 
 - every linked pair agrees field by field, in the mapping's own terms, and so does every invoice;
 - every edit is still there (it crossed; nothing undid it);
@@ -23,7 +23,7 @@ import pytest
 from connector_core.launcher import PreloadedLauncher
 from connector_core.runner import run_connector
 from demo.flows import TwoWaySync
-from integration_tests.steady_state import COPERNIQ_EDITS, INVOICE_STAGE, QUICKBOOKS_EDITS, SteadyState, describe
+from demo.steady_state import COPERNIQ_EDITS, INVOICE_STAGE, QUICKBOOKS_EDITS, SteadyState, describe
 
 ROUNDS = 9  # the first sync, then four times: a round after edits, a quiet round
 

@@ -14,7 +14,7 @@
 - :class:`SteadyState` runs the rounds (state and CONTROL-updated configs carried from round to round
   by :class:`demo.flows.TwoWaySync`) and returns what failed, round by round.
 
-Used by ``integration_tests/test_steady_state.py`` and ``benchmarks/steady.py``.
+Used by ``integration_tests/test_steady_state.py``, ``benchmarks/steady.py`` and ``make demo``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Snapshot:
     qbo_invoices: dict[str, dict[str, Any]]
     inactive_suffix: str
     item_ref: dict[str, str]
+    _contacts_by_project: dict[int, list[dict[str, Any]]] | None = None
 
     @classmethod
     def of(cls, sync: TwoWaySync) -> Snapshot:
@@ -86,6 +87,15 @@ class Snapshot:
             item = next(i for i in qbo.items.values() if i["Name"] == ITEM_NAME)
         return cls(projects, contacts, invoices, customers, qbo_invoices, qbo.inactive_name_suffix,
                    {"value": item["Id"], "name": item["Name"]})
+
+    def contact_of(self, project: dict[str, Any]) -> dict[str, Any] | None:
+        """The project's primary contact, by the mapping's rule, among the contacts linked to it."""
+        if self._contacts_by_project is None:
+            self._contacts_by_project = {}
+            for contact in self.contacts:
+                for linked in contact.get("projects") or []:
+                    self._contacts_by_project.setdefault(linked.get("id"), []).append(contact)
+        return primary_contact(project, self._contacts_by_project.get(project.get("id"), []))
 
     def active_projects(self) -> dict[int, dict[str, Any]]:
         return {i: p for i, p in self.projects.items() if p.get("isActive", True)}
@@ -121,14 +131,16 @@ def _field_problems(where: str, changes: dict[str, Any], theirs: dict[str, Any],
             for key, value in sorted(changes.items())]
 
 
-def disagreements(snapshot: Snapshot, invoice_stages: tuple[str, ...] = (INVOICE_STAGE,)) -> list[str]:
+def disagreements(snapshot: Snapshot, invoice_stages: tuple[str, ...] = (INVOICE_STAGE,),
+                  only: set[int] | None = None) -> list[str]:
     """Every way the two systems disagree, one line each; [] when every linked pair agrees field by field.
 
-    The tags ``[item N]`` name the item of issue 10 whose rule the line breaks.
+    ``only``: the projects to compare (with their customers and invoices), else all. The tags
+    ``[item N]`` name the item of issue 10 whose rule the line breaks.
     """
     problems: list[str] = []
     stages = {s.casefold() for s in invoice_stages}
-    active = snapshot.active_projects()
+    active = {i: p for i, p in snapshot.active_projects().items() if only is None or i in only}
     linked = snapshot.customers_of()
     pairs: dict[int, dict[str, Any]] = {}
     for project_id, project in sorted(active.items()):
@@ -145,7 +157,7 @@ def disagreements(snapshot: Snapshot, invoice_stages: tuple[str, ...] = (INVOICE
         pairs[project_id] = customer = customers[0]
         own = snapshot.own_name(customer)
         where = f"project {project_id} / customer {customer['Id']}"
-        contact = primary_contact(project, snapshot.contacts)
+        contact = snapshot.contact_of(project)
         problems += _field_problems(where, customer_changes(own, customer_fields(project, contact, CURRENCY)), own,
                                     "Coperniq")
         problems += _field_problems(where, project_changes(own, project, project_id), project, "QuickBooks")
@@ -229,6 +241,28 @@ def _invoices_born_in_quickbooks(snapshot: Snapshot, active: dict[int, dict[str,
     return problems
 
 
+
+def invoice_stage_move(backend: Any, project_id: int, stages: tuple[str, ...] = (INVOICE_STAGE,)
+                       ) -> tuple[str, dict[str, Any]] | None:
+    """(stage name, PATCH body) that moves a Coperniq sandbox project to an invoice stage (Workflows 1.0)
+    or phase (2.0); None when it is in one already or its workflow has none."""
+    project = backend.projects[project_id]
+    workflow = backend.workflows.get(project.workflow_id) if project.workflow_id is not None else None
+    if workflow is None:
+        return None
+    wanted = {s.casefold() for s in stages}
+    shown = backend.project_json(project)
+    if ((shown.get("stage") or shown.get("phase") or {}).get("name") or "").casefold() in wanted:
+        return None
+    for stage in workflow.stages if workflow.version == 1 else []:
+        if stage.name.casefold() in wanted:
+            return stage.name, {"stageId": stage.id}
+    for phase in workflow.phases if workflow.version == 2 else []:
+        if phase.name.casefold() in wanted:
+            return phase.name, {"phaseId": phase.id}
+    return None
+
+
 # -- people at work ------------------------------------------------------------------------------------
 
 
@@ -240,6 +274,7 @@ class Edit:
     kind: str
     what: str
     holds: Callable[[Snapshot], bool]
+    project_id: int | None = None  # the project (or the customer's project) it touched
 
     def __str__(self) -> str:
         return f"{self.side}: {self.what}"
@@ -259,6 +294,7 @@ class People:
     inactive: list[str] = field(default_factory=list)  # customers made inactive, reactivated later
     _counter: int = 0
     _kinds: list[tuple[str, str]] = field(default_factory=list)
+    _retry: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def coperniq(self) -> Any:
@@ -276,23 +312,28 @@ class People:
         """``edits`` edits, about half on each side, each kind in turn so a run sees every kind; the two
         sides touch different projects within one round, so every edit has one value to cross."""
         snapshot = Snapshot.of(self.sync)
-        pairs = {pid: cs[0] for pid, cs in snapshot.customers_of().items() if pid in snapshot.active_projects()}
+        active = snapshot.active_projects()
+        pairs = {pid: cs[0] for pid, cs in snapshot.customers_of().items() if pid in active}
         touched: set[int] = set()
         done: list[Edit] = []
         attempts = 0
         while len(done) < edits and attempts < edits * 4:
             attempts += 1
             if not self._kinds:  # every kind once, in a new order, before any comes again
-                self._kinds = [("Coperniq", k) for k in COPERNIQ_EDITS] + [("QuickBooks", k) for k in QUICKBOOKS_EDITS]
-                self.rng.shuffle(self._kinds)
+                fresh = [("Coperniq", k) for k in COPERNIQ_EDITS] + [("QuickBooks", k) for k in QUICKBOOKS_EDITS]
+                self.rng.shuffle(fresh)
+                self._kinds = [*self._retry, *(k for k in fresh if k not in self._retry)]
+                self._retry = []
             side, kind = self._kinds.pop(0)
             free = {pid: c for pid, c in pairs.items() if pid not in touched}
             edit = (self._coperniq_edit if side == "Coperniq" else self._quickbooks_edit)(kind, snapshot, free)
             if edit is None:
-                self._kinds.append((side, kind))  # not possible now (nothing to pay yet...): later
+                # Not possible now (nothing to pay yet...): tried first in the next turn.
+                self._retry.append((side, kind))
                 continue
-            edit_project, made = edit
-            touched.add(edit_project)
+            project_id, made = edit
+            made.project_id = project_id
+            touched.add(project_id)
             done.append(made)
         return done
 
@@ -302,14 +343,13 @@ class People:
                        ) -> tuple[int, Edit] | None:
         if kind == "new_project":
             return self._new_project(snapshot)
-        candidates = sorted(pid for pid in free if pid in snapshot.active_projects())
-        if kind == "stage":
-            candidates = [pid for pid in candidates if self._stage_step(pid) is not None]
-        if kind == "contact":
-            candidates = [pid for pid in candidates if primary_contact(snapshot.projects[pid], snapshot.contacts)]
-        if not candidates:
+        candidates = sorted(pid for pid in free if snapshot.projects[pid].get("isActive", True))
+        self.rng.shuffle(candidates)
+        fits = {"stage": lambda pid: invoice_stage_move(self.coperniq, pid, self.stages) is not None,
+                "contact": lambda pid: snapshot.contact_of(snapshot.projects[pid]) is not None}.get(kind)
+        project_id = next((pid for pid in candidates if fits is None or fits(pid)), None)
+        if project_id is None:
             return None
-        project_id = self.rng.choice(candidates)
         project = snapshot.projects[project_id]
         backend = self.coperniq
         if kind == "rename":
@@ -327,14 +367,14 @@ class People:
             return project_id, Edit("Coperniq", kind, f"project {project_id} moved to {address!r}",
                                     lambda s: s.projects[project_id]["address"] == [address])
         if kind == "stage":
-            name, body = self._stage_step(project_id)
+            name, body = invoice_stage_move(backend, project_id, self.stages)
             backend.update_project(project_id, body)
             invoices = sum(1 for i in snapshot.coperniq_invoices if (i.get("record") or {}).get("id") == project_id)
             return project_id, Edit("Coperniq", kind, f"project {project_id} reached {name!r} "
                                     f"({invoices} invoices, unchanged)",
                                     lambda s: s.stage_of(s.projects[project_id]) == name)
         if kind == "contact":
-            contact = primary_contact(project, snapshot.contacts)
+            contact = snapshot.contact_of(project)
             change = self.rng.choice(("email", "phone", "name"))
             number = self._next()
             if change == "email":
@@ -359,25 +399,6 @@ class People:
     def _address(self) -> str:
         city, state, postal = self.rng.choice(CITIES)
         return f"{self.rng.randint(100, 9899)} {self.rng.choice(STREETS)}, {city}, {state} {postal}"
-
-    def _stage_step(self, project_id: int) -> tuple[str, dict[str, Any]] | None:
-        """The PATCH body that moves a project to an invoice stage (Workflows 1.0) or phase (2.0), if it can."""
-        backend = self.coperniq
-        project = backend.projects[project_id]
-        workflow = backend.workflows.get(project.workflow_id) if project.workflow_id is not None else None
-        if workflow is None:
-            return None
-        wanted = {s.casefold() for s in self.stages}
-        current = (backend.project_json(project).get("stage") or backend.project_json(project).get("phase") or {})
-        if (current.get("name") or "").casefold() in wanted:
-            return None
-        for stage in workflow.stages if workflow.version == 1 else []:
-            if stage.name.casefold() in wanted:
-                return stage.name, {"stageId": stage.id}
-        for phase in workflow.phases if workflow.version == 2 else []:
-            if phase.name.casefold() in wanted:
-                return phase.name, {"phaseId": phase.id}
-        return None
 
     def _coperniq_invoice(self, project_id: int) -> dict[str, Any]:
         items = sorted(i.id for i in self.coperniq.catalog_items.values() if not i.is_archived)
@@ -451,7 +472,7 @@ class People:
             address = {"Line1": f"{self.rng.randint(100, 9899)} {self.rng.choice(STREETS)}", "City": city,
                        "CountrySubDivisionCode": state, "PostalCode": postal, "Country": "US"}
             changes: dict[str, Any] = {"BillAddr": address}
-            contact = primary_contact(snapshot.projects[project_id], snapshot.contacts)
+            contact = snapshot.contact_of(snapshot.projects[project_id])
             # A person who is the contact of two projects reaches the other project's customer one round
             # later (Coperniq -> QuickBooks runs first): a phone is changed only where one project names them.
             if contact is None or len(contact.get("projects") or []) == 1:
