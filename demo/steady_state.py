@@ -126,8 +126,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
-def _field_problems(where: str, changes: dict[str, Any], theirs: dict[str, Any], what: str) -> list[str]:
-    return [f"{where}: {key} differs ({what} wants {_show(value)}, has {_show(theirs.get(key))})"
+def _field_problems(where: str, changes: dict[str, Any], theirs: dict[str, Any], what: str, tag: str = "") -> list[str]:
+    return [f"{where}: {key} differs ({what} wants {_show(value)}, has {_show(theirs.get(key))}){tag}"
             for key, value in sorted(changes.items())]
 
 
@@ -158,9 +158,10 @@ def disagreements(snapshot: Snapshot, invoice_stages: tuple[str, ...] = (INVOICE
         own = snapshot.own_name(customer)
         where = f"project {project_id} / customer {customer['Id']}"
         contact = snapshot.contact_of(project)
+        tag = " [item 6]" if customer.get("Active") is False else ""  # an inactive customer's name
         problems += _field_problems(where, customer_changes(own, customer_fields(project, contact, CURRENCY)), own,
-                                    "Coperniq")
-        problems += _field_problems(where, project_changes(own, project, project_id), project, "QuickBooks")
+                                    "Coperniq", tag)
+        problems += _field_problems(where, project_changes(own, project, project_id), project, "QuickBooks", tag)
         if contact is not None:
             problems += _field_problems(f"{where} / contact {contact['id']}", contact_changes(own, contact),
                                         contact, "QuickBooks")
