@@ -822,19 +822,14 @@ def test_seed_is_realistic() -> None:
     assert 0.35 < rising < 0.65  # ids say nothing about age
 
 
-def test_seed_speed() -> None:
-    started = time.perf_counter()
+def test_seed_at_scale_is_complete_and_repeatable() -> None:
+    # Seeding speed is measured by the benchmarks (`python -m benchmarks`), not asserted on a
+    # wall clock here: a shared 2-core CI machine makes timed tests flaky.
     backend = _seeded(10_000, 42)
-    assert time.perf_counter() - started < 3.0
+    again = _seeded(10_000, 42)
     assert len(backend.projects) == 10_000
-
-
-@pytest.mark.slow
-def test_seed_speed_50k() -> None:
-    started = time.perf_counter()
-    backend = _seeded(50_000, 42)
-    assert time.perf_counter() - started < 15.0
-    assert len(backend.projects) == 50_000
+    assert sorted(backend.projects) == sorted(again.projects)
+    assert [p.title for p in backend.projects.values()] == [p.title for p in again.projects.values()]
 
 
 # -- the console script ----------------------------------------------------------------------------
