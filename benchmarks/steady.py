@@ -93,7 +93,9 @@ def _count(coperniq: Any, quickbooks: Any) -> Phase:
         if entry.method == "POST" and re.search(QBO_WRITES, entry.path):
             phase.quickbooks["write", "all"] += 1
         else:
-            phase.quickbooks["read", "all"] += 1  # a query's entity is in its POST body, which is not logged
+            # A query's entity is in its POST body, which is not logged: reads are told apart by path only.
+            phase.quickbooks["read", entry.path.rsplit("/", 1)[-1] if "/cdc" in entry.path or "/query" in entry.path
+                             else "by id"] += 1
     coperniq.log.clear()
     quickbooks.log.clear()
     return phase
@@ -150,7 +152,8 @@ def hour(sync: TwoWaySync, edits: int, people: People) -> Hour:
     records = {f"coperniq:{s}": len(in_read.records_of(s)) for s in COPERNIQ_STREAMS}
     records |= {f"quickbooks:{s}": len(out_read.records_of(s)) for s in QBO_STREAMS}
     reads = {f"coperniq:{s}": in_reads.coperniq["read", s] for s in COPERNIQ_STREAMS}  # by path
-    reads["quickbooks"] = out_reads.quickbooks["read", "all"]
+    reads["quickbooks"] = sum(n for (k, _), n in out_reads.quickbooks.items() if k == "read")
+    reads |= {f"quickbooks:{kind}": n for (k, kind), n in out_reads.quickbooks.items() if k == "read"}
     phases = (in_reads, in_writes, out_reads, out_writes)
     totals = {"coperniq": sum(sum(p.coperniq.values()) for p in phases),
               "quickbooks": sum(sum(p.quickbooks.values()) for p in phases)}
@@ -219,8 +222,12 @@ def run(quick: bool = False) -> SectionResult:
         ok = all(h.reads[key] <= limit(h, api, streams, page) for h in busy)
         records = " + ".join(fmt(mean([h.records[f"{api}:{s}"] for h in busy])) for s in streams)
         name = "Coperniq" if api == "coperniq" else "QuickBooks"
+        split = "" if api == "coperniq" else " (" + ", ".join(
+            f"{kind} {fmt(mean([h.reads.get(f'quickbooks:{kind}', 0) for h in busy]), 1)}"
+            for kind in ("query", "cdc", "by id") if any(h.reads.get(f"quickbooks:{kind}") for h in busy)) + ")"
         result.rows.append(Row(
-            SECTION, f"{name} source reads per hour, {' + '.join(streams)} ({records} records)", fmt(ours, 1), "",
+            SECTION, f"{name} source reads per hour, {' + '.join(streams)} ({records} records)",
+            fmt(ours, 1) + split, "",
             f"<= changed pages + 2 per stream ({fmt(mean([limit(h, api, streams, page) for h in busy]), 1)})",
             verdict(ok)))
     for api, name in (("quickbooks", "QuickBooks"), ("coperniq", "Coperniq")):
