@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench fault-tolerance clean
+.PHONY: install demo test lint bench fault-tolerance lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 # The whole fault-tolerance matrix (every seed, fault and bad input; ~16 min). `make test` runs its fast subset.
 fault-tolerance: $(STAMP)
 	$(BIN)/python -m pytest integration_tests/fault_tolerance --fault-full
+
+# Pin every runtime dependency at the version installed here (requirements.lock, which the Dockerfiles install from).
+lock: $(STAMP)
+	$(BIN)/python tools/lock_dependencies.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pendulum
 from airbyte_cdk.models import FailureType
@@ -36,3 +37,42 @@ def parse_start_date(value: str | None, key: str = "start_date") -> pendulum.Dat
     if not isinstance(parsed, pendulum.DateTime):
         raise config_error(f"`{key}` must be a date or date-time, got {value!r}.")
     return parsed.in_timezone("UTC")
+
+
+# Where each overridable URL may point. These settings exist for the local sandboxes; anywhere else they
+# would hand the client secret, refresh token or API key to a stranger, so only the services' own domains
+# (and a sandbox on this machine) are accepted. Intuit documents its hosts under intuit.com
+# (quickbooks.api.intuit.com, sandbox-quickbooks.api.intuit.com, oauth.platform.intuit.com).
+SERVICE_DOMAINS: dict[str, tuple[str, ...]] = {
+    "quickbooks": ("intuit.com",),
+    "coperniq": ("coperniq.io",),
+}
+SERVICE_OWNERS = {"quickbooks": "Intuit", "coperniq": "Coperniq"}
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def host_allowed(host: str, service: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host in LOCAL_HOSTS:
+        return True
+    return any(host == domain or host.endswith("." + domain) for domain in SERVICE_DOMAINS[service])
+
+
+def validate_service_url(url: str | None, key: str, service: str, example: str) -> str | None:
+    """``url`` without a trailing slash, or a config error unless it is https on the service's own domain
+    (plain http and any other host only for a local sandbox). ``None`` or blank: the default applies."""
+    if url is None or not str(url).strip():
+        return None
+    text = str(url).strip()
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise config_error(f"`{key}` must be an http(s) URL such as {example}, got {text!r}.")
+    if parsed.scheme == "http" and parsed.hostname not in LOCAL_HOSTS:
+        raise config_error(f"`{key}` must use https; plain http is only allowed for localhost / 127.0.0.1.")
+    if not host_allowed(parsed.hostname, service):
+        domains = ", ".join(f"*.{d}" for d in SERVICE_DOMAINS[service])
+        raise config_error(
+            f"`{key}` points at {parsed.hostname}, which is not one of {SERVICE_OWNERS[service]}'s hosts ({domains}) "
+            f"or a local sandbox (localhost, 127.0.0.1). The connector sends its credentials there, so other "
+            f"hosts are refused. Leave `{key}` empty to use {example}.")
+    return text.rstrip("/")

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import requests
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+from connector_core.config import LOCAL_HOSTS
 
 
 def validate_base_url(url: str, key: str, example: str) -> str:

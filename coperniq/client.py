@@ -17,7 +17,7 @@ import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
-from connector_core.config import config_error
+from connector_core.config import config_error, validate_service_url
 from connector_core.http import RequestCounter, validate_base_url
 from coperniq.errors import RATE_LIMIT_REMAINING, CoperniqError, CoperniqErrorHandler, CoperniqUncertainWrite
 
@@ -143,6 +143,9 @@ class CoperniqClient:
         body = self._request("GET", "/catalog-items", params={"page": page, "page_size": page_size})
         return list(body.get("items", []) if isinstance(body, dict) else body or [])
 
+    def get_catalog_item(self, item_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/catalog-items/{item_id}")
+
     # -- projects ------------------------------------------------------------------------------
 
     def get_project(self, project_id: int) -> dict[str, Any]:
@@ -156,6 +159,23 @@ class CoperniqClient:
 
     def update_project(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("PATCH", f"/projects/{project_id}", json=body)
+
+    def search_projects(self, prop: str, op: str, value: str, page: int = 1, page_size: int = MAX_PAGE_SIZE,
+                        include_archived: bool = True) -> list[dict[str, Any]]:
+        """One page of ``GET /projects/search`` with one filter (``prop1``/``op1``/``value1``); a bare array."""
+        body = self._request("GET", "/projects/search", params={
+            "prop1": prop, "op1": op, "value1": value, "page": page, "page_size": page_size,
+            "include_archived": "true" if include_archived else None,
+        })
+        return list(body or [])
+
+    def projects_by_id(self, project_ids: list[int]) -> list[dict[str, Any]]:
+        """The projects (archived ones too) among ``project_ids``: one search request per 100 ids."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(project_ids), MAX_PAGE_SIZE):
+            chunk = project_ids[start:start + MAX_PAGE_SIZE]
+            found += self.search_projects("id", "in", ",".join(str(i) for i in chunk), page_size=MAX_PAGE_SIZE)
+        return found
 
     def list_project_invoices(self, project_id: int) -> list[dict[str, Any]]:
         """Every invoice of one project (``GET /projects/{projectId}/invoices``, all pages)."""
@@ -204,6 +224,8 @@ def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None 
     api_key = str(config.get("api_key") or "").strip()
     if not api_key:
         raise config_error("`api_key` is required: create one in Coperniq under Company settings > API keys.")
+    # The API key goes only to Coperniq (or a local sandbox).
+    validate_service_url(config.get("base_url"), "base_url", "coperniq", DEFAULT_BASE_URL)
     try:
         return CoperniqClient(api_key, base_url=config.get("base_url") or DEFAULT_BASE_URL, logger=logger,
                               max_retries=max_retries)

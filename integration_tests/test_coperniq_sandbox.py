@@ -336,6 +336,49 @@ def test_project_searches(api: ValidatedApi, coperniq_sandbox: CoperniqSandbox) 
         assert made["id"] in {p["id"] for p in found}, params
 
 
+def test_projects_search_endpoint_filters_as_documented(api: ValidatedApi, coperniq_sandbox: CoperniqSandbox) -> None:
+    backend = coperniq_sandbox.backend
+    ids = sorted(backend.projects)[:6]
+    archived = ids[1]
+    backend.archive_project(archived)
+    by_id = api.get("/projects/search", params={"prop1": "id", "op1": "in", "value1": ",".join(map(str, ids)),
+                                                "page_size": 100, "include_archived": "true"})
+    assert by_id.status_code == 200 and api.last_verdict == VALID
+    assert [p["id"] for p in by_id.json()] == ids  # sorted by id, archived included when asked
+    active_only = api.get("/projects/search", params={"prop1": "id", "op1": "in", "value1": f"[{ids[0]},{archived}]"})
+    assert [p["id"] for p in active_only.json()] == [ids[0]]
+    statuses = api.get("/projects/search", params={"prop1": "status", "op1": "in", "value1": "ACTIVE,ON_HOLD",
+                                                   "logic": "and", "prop2": "id", "op2": "between",
+                                                   "value2": f"{ids[0]},{ids[-1]}", "page_size": 100}).json()
+    assert {p["id"] for p in statuses} == {i for i in ids if i != archived
+                                          and backend.projects[i].status in ("ACTIVE", "ON_HOLD")}
+    title = backend.projects[ids[2]].title
+    named = api.get("/projects/search", params={"prop1": "name", "op1": "contains", "value1": title[:5].upper(),
+                                                "page_size": 100}).json()
+    assert ids[2] in {p["id"] for p in named}
+    newer = api.get("/projects/search", params={"prop1": "id", "op1": "gt", "value1": str(ids[-1]),
+                                                "page_size": 100}).json()
+    assert all(p["id"] > ids[-1] for p in newer) and newer
+    bad = api.get("/projects/search", params={"prop1": "id", "op1": "like", "value1": "1"}, invalid_request=True)
+    assert bad.status_code == 400 and bad.json()["field"] == "op1"
+
+
+def test_a_late_change_reaches_list_calls_only_after_its_visibility_delay(coperniq_sandbox: CoperniqSandbox) -> None:
+    backend = coperniq_sandbox.backend
+    api = api_for(coperniq_sandbox)
+    since = format_timestamp(backend.now() - timedelta(milliseconds=1))
+    project_id = sorted(backend.projects)[0]
+    backend.delay_visibility(50)
+    backend.update_project(project_id, {"description": "committed late"})
+    assert backend.pending_changes() == 1
+    assert api.all_pages("/projects", updated_after=since) == []  # stamped, but not visible yet
+    assert api.get(f"/projects/{project_id}").json()["description"] == "committed late"  # reads by id are not delayed
+    backend.reveal_late_changes()
+    assert [p["id"] for p in api.all_pages("/projects", updated_after=since)] == [project_id]
+    backend.delay_visibility(0)
+    assert backend.pending_changes() == 0
+
+
 # -- projects: create with matching, update, links --------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import pytest
 from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
 
 from connector_core.runner import RunResult, configured_catalog, run_connector, script
+from mapping.links import project_id_from_notes
 from sandboxes.quickbooks import QuickBooksSandbox
 from source_quickbooks import SourceQuickbooks
 
@@ -104,7 +105,7 @@ def test_full_refresh_of_2500_customers_takes_three_pages_and_one_count_and_send
     assert estimates == [{"name": "customers", "type": "STREAM", "row_estimate": 2_500}]
 
 
-def test_incremental_after_editing_5_customers_and_3_invoices_sends_exactly_those_in_three_requests(
+def test_incremental_after_editing_5_customers_and_3_invoices_sends_exactly_those_in_four_requests(
         qbo_sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = qbo_sandbox_factory(customers=1_200, invoices=1_500, seed=4, throttle=False)
     connection = Connection(sandbox, tmp_path)
@@ -121,10 +122,12 @@ def test_incremental_after_editing_5_customers_and_3_invoices_sends_exactly_thos
     assert sorted(_ids(second, "customers"), key=int) == customers
     assert sorted(_ids(second, "invoices"), key=int) == invoices
     assert all(r["Notes"] == "edited for the incremental test" for r in second.records_of("customers"))
-    # Per stream one page (no COUNT for a one-page read), plus the one CDC call both streams share.
-    assert sandbox.log.count("POST", r"/query$") == 2
+    # Per stream one page (no COUNT for a one-page read), one look-up of the invoices' customers not
+    # read in this sync (for `_coperniq_project_id`), and one CDC call for invoices (customers cannot
+    # be deleted).
+    assert sandbox.log.count("POST", r"/query$") == 3
     assert sandbox.log.count("GET", r"/cdc$") == 1
-    assert sandbox.log.count(path=API) == 3
+    assert sandbox.log.count(path=API) == 4
 
 
 def test_a_deleted_invoice_is_sent_as_deleted_on_the_next_sync_and_only_once(
@@ -157,7 +160,15 @@ def test_records_keep_quickbooks_field_names_and_validate_against_the_discovered
         assert records, stream
         for record in records:
             jsonschema.validate(record, schemas[stream])
-    assert result.records_of("customers")[0] == qbo_sandbox.backend.customers[_ids(result, "customers")[0]]
+    # QuickBooks' object as sent, plus the top-level cursor (MetaData.LastUpdatedTime) and, on invoices,
+    # the linked Coperniq project.
+    first = result.records_of("customers")[0]
+    sent = qbo_sandbox.backend.customers[_ids(result, "customers")[0]]
+    assert first == {**sent, "airbyte_cursor": sent["MetaData"]["LastUpdatedTime"]}
+    for record in result.records_of("invoices"):
+        customer = qbo_sandbox.backend.customers[record["CustomerRef"]["value"]]
+        assert record["_coperniq_project_id"] == project_id_from_notes(customer.get("Notes"))  # null included
+        assert record["airbyte_cursor"] == record["MetaData"]["LastUpdatedTime"]
 
 
 def test_the_rotated_refresh_token_reaches_the_platform_and_an_expired_access_token_is_refreshed(

@@ -17,10 +17,10 @@ import requests
 from airbyte_cdk.sources.streams.http.http_client import HttpClient
 
 from connector_core.backoff import RetryAfterBackoff
-from connector_core.config import config_error
+from connector_core.config import config_error, validate_service_url
 from connector_core.http import RequestCounter, validate_base_url
 from connector_core.throttle import SlidingWindow, Throttle
-from qbo.auth import build_authenticator
+from qbo.auth import INTUIT_TOKEN_URL, build_authenticator, realm_id_from
 from qbo.errors import QuickBooksErrorHandler, QuickBooksFault, fault_from_response, parse_fault
 from qbo.query import select
 
@@ -78,13 +78,14 @@ class QuickBooksClient:
         timeout: tuple[float, float] = (10.0, 120.0),
     ):
         """``config`` is the connector's config, rewritten in place when the refresh token rotates."""
-        for key in ("client_id", "client_secret", "refresh_token", "realm_id"):
+        for key in ("client_id", "client_secret", "refresh_token"):
             if not str(config.get(key) or "").strip():
                 raise ValueError(f"`{key}` is required.")
+        realm_id = realm_id_from(config)
         if config.get("token_url"):
-            validate_base_url(config["token_url"], "token_url", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer")
+            validate_base_url(config["token_url"], "token_url", INTUIT_TOKEN_URL)
         self.config = config
-        self.realm_id = str(config["realm_id"]).strip()
+        self.realm_id = realm_id
         self.company_url = f"{api_root(config)}/v3/company/{self.realm_id}"
         self.logger = logger or logging.getLogger("airbyte.quickbooks")
         self.throttle = throttle or default_throttle()
@@ -171,6 +172,9 @@ class QuickBooksClient:
 def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None = None,
                        max_retries: int = 6) -> QuickBooksClient:
     """The client for a connector config; a config_error for a missing or malformed setting."""
+    # Credentials go only to Intuit (or a local sandbox): checked here, where every connector's config enters.
+    validate_service_url(config.get("base_url"), "base_url", "quickbooks", PRODUCTION_URL)
+    validate_service_url(config.get("token_url"), "token_url", "quickbooks", INTUIT_TOKEN_URL)
     try:
         # A mutable copy: the authenticator writes rotated tokens into it (and emits them as CONTROL messages).
         return QuickBooksClient(dict(config), logger=logger, max_retries=max_retries)

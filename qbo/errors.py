@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
@@ -101,7 +103,10 @@ class QuickBooksErrorHandler(RetryBudget):
 
     - 401: the access token expired or was revoked; refresh once and retry (the CDK's
       REFRESH_TOKEN_THEN_RETRY fails with a config error if the fresh token is refused too).
-    - 403: the app lacks access to this company; config error.
+    - 403: the app lacks access to this company; config error. But a 403 carrying fault 3001
+      (ThrottleExceeded, how older Intuit answers throttled) is throttling: backed off like a 429.
+    - 404: no such company on this host (a wrong `realm_id`, or a sandbox company asked for on the
+      production host or the other way round); config error in plain words.
     - 429 (ThrottleExceeded, often XML): back off; Intuit suggests waiting, Retry-After is not promised.
     - 5xx and network errors: transient, retried; creates carry a requestid so a retry cannot duplicate.
     - 400 and other 4xx: a validation fault for this one object; returned to the caller, which
@@ -118,10 +123,17 @@ class QuickBooksErrorHandler(RetryBudget):
         if status == 401:
             return ErrorResolution(ResponseAction.REFRESH_TOKEN_THEN_RETRY, FailureType.config_error,
                                    "QuickBooks refused the access token; refreshing it.")
+        if status == 403 and fault_from_response(response_or_exception).has_code(THROTTLE_EXCEEDED):
+            # Older Intuit answers carried throttling as 403 with fault 3001: the same wait as a 429.
+            return ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.transient_error,
+                                   "QuickBooks throttled the request (403, fault 3001 ThrottleExceeded); backing off.")
         if status == 403:
             return ErrorResolution(ResponseAction.FAIL, FailureType.config_error,
                                    "QuickBooks denied access (403): the app is not authorized for this company "
                                    "(`realm_id`) or lacks the accounting scope. Reconnect the app.")
+        if status == 404:
+            return ErrorResolution(ResponseAction.FAIL, FailureType.config_error,
+                                   company_not_found(response_or_exception.url or ""))
         if status == 429:
             return ErrorResolution(ResponseAction.RATE_LIMITED, FailureType.transient_error,
                                    "QuickBooks throttled the request (429); backing off.")
@@ -129,6 +141,24 @@ class QuickBooksErrorHandler(RetryBudget):
             return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
                                    f"QuickBooks server error {status}; retrying.")
         return ErrorResolution(ResponseAction.IGNORE)
+
+
+def company_not_found(url: str) -> str:
+    """What a 404 from the company API means, with the company and host it was asked for."""
+    parts = urlsplit(url)
+    match = re.search(r"/v3/company/([^/]+)", parts.path)
+    company = f"company {match.group(1)!r}" if match else "the company"
+    host = parts.hostname or "the API host"
+    if host.startswith("sandbox-"):
+        environment = ("`sandbox` is on, so only Intuit developer sandbox companies are found; turn it off for "
+                       "a real company.")
+    elif host.endswith("intuit.com"):
+        environment = ("`sandbox` is off, so only real (production) companies are found; turn it on for a "
+                       "company created in the Intuit developer portal's sandbox.")
+    else:
+        environment = "Check `base_url` too: it overrides `sandbox`."
+    return (f"QuickBooks has no {company} at {host} (404 Not Found). Check `realm_id`: it is the Company ID "
+            "shown in QuickBooks under Settings > Account and settings > Billing & subscription. " + environment)
 
 
 DEAD_REFRESH_TOKEN = ("QuickBooks refused the refresh token (invalid_grant): it expired, was revoked, or was already "

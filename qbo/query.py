@@ -16,8 +16,11 @@ def in_list(values: Iterable[str]) -> str:
 
 
 def select(entity: str, where: Iterable[str] = (), order_by: str | None = None,
-           start_position: int | None = None, max_results: int | None = None, count: bool = False) -> str:
-    parts = [f"SELECT {'COUNT(*)' if count else '*'} FROM {entity}"]
+           start_position: int | None = None, max_results: int | None = None, count: bool = False,
+           fields: Iterable[str] = ()) -> str:
+    """One statement; ``fields`` (plain property names) narrow ``SELECT *`` to what the caller needs."""
+    projection = "COUNT(*)" if count else (", ".join(fields) or "*")
+    parts = [f"SELECT {projection} FROM {entity}"]
     conditions = [c for c in where if c]
     if conditions:
         parts.append("WHERE " + " AND ".join(conditions))

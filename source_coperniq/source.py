@@ -6,15 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import pendulum
 import requests
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.config import parse_start_date
+from connector_core.config import config_error, parse_start_date
 from coperniq.client import DEFAULT_BASE_URL, client_from_config
 from coperniq.errors import CoperniqError
-from source_coperniq.streams import CoperniqStream
+from source_coperniq.streams import CoperniqStream, ProjectDirectory
 
 # Stream name -> extra list parameters. Archived projects are included so that archiving a
 # project reaches the destination as an update (`isActive: false`) instead of silently vanishing.
@@ -25,6 +26,14 @@ STREAMS: dict[str, dict[str, Any]] = {
 }
 
 
+def trigger_stages(config: Mapping[str, Any]) -> list[str]:
+    """`invoice_stages`: the stage/phase names whose reaching re-sends a project's invoices (empty: any)."""
+    stages = config.get("invoice_stages") or []
+    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+        raise config_error('`invoice_stages` must be a list of stage or phase names, e.g. ["GLASS ON ROOF"].')
+    return stages
+
+
 class SourceCoperniq(AbstractSource):
     # A stream of the configured catalog this source does not have (a stale schema) fails the sync, by name.
     raise_exception_on_missing_stream = True
@@ -32,6 +41,7 @@ class SourceCoperniq(AbstractSource):
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))
+            trigger_stages(config)
             client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             client.list_page("projects", page=1, page_size=1)
         except AirbyteTracedException as error:
@@ -45,5 +55,10 @@ class SourceCoperniq(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         client = client_from_config(config)
         start_date = parse_start_date(config.get("start_date"))
-        return [CoperniqStream(name, client, start_date=start_date, extra_params=params)
+        # One window end and one project directory for every stream of the sync: the invoices stream
+        # then learns the stages of the projects the projects stream read, without asking again.
+        now, directory = pendulum.now("UTC"), ProjectDirectory()
+        stages = trigger_stages(config)
+        return [CoperniqStream(name, client, start_date=start_date, extra_params=params, now=now, directory=directory,
+                               trigger_stages=stages)
                 for name, params in STREAMS.items()]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import requests
-from airbyte_cdk.models import AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, SyncMode
 from airbyte_cdk.sources import AbstractSource
-from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -17,10 +15,14 @@ from connector_core.config import config_error, parse_start_date
 from qbo.auth import INTUIT_TOKEN_URL
 from qbo.client import api_root, client_from_config
 from qbo.errors import QuickBooksFault, describe_error
-from source_quickbooks.streams import DeletionFeed, QuickBooksStream, deletions_since
+from source_quickbooks.streams import CustomerLinks, DeletionFeed, QuickBooksStream
 
 # Stream name (as in Airbyte's own QuickBooks source) -> QuickBooks entity.
 STREAMS: dict[str, str] = {"customers": "Customer", "invoices": "Invoice"}
+# Entities QuickBooks can delete. A customer cannot be deleted, only made inactive (an ordinary
+# update), so its stream spends no change-data-capture call.
+DELETABLE = {"Invoice"}
+
 
 def probe(url: str) -> None:
     """Fail fast on a host that does not answer: the OAuth refresh alone would retry for five minutes."""
@@ -35,10 +37,6 @@ class SourceQuickbooks(AbstractSource):
     # A stream of the configured catalog this source does not have (a stale schema) fails the sync, by name.
     raise_exception_on_missing_stream = True
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._deletion_plan: dict[str, Any] = {}
-
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         try:
             parse_start_date(config.get("start_date"))
@@ -51,24 +49,12 @@ class SourceQuickbooks(AbstractSource):
         logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}).")
         return True, None
 
-    def read(self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
-             state: list[AirbyteStateMessage] | None = None) -> Iterator[AirbyteMessage]:
-        # The streams share one CDC call; it must cover every stream's window, known only from here.
-        manager = ConnectorStateManager(state=state)
-        self._deletion_plan = {}
-        for configured in catalog.streams:
-            name = configured.stream.name
-            if name in STREAMS and configured.sync_mode == SyncMode.incremental:
-                since = deletions_since(manager.get_stream_state(name, configured.stream.namespace))
-                if since is not None:
-                    self._deletion_plan[STREAMS[name]] = since
-        yield from super().read(logger, config, catalog, state)
-
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         logger = logging.getLogger("airbyte.source_quickbooks")
         start_date = parse_start_date(config.get("start_date"))
         client = client_from_config(config, logger)
         deletions = DeletionFeed(client, logger)
-        deletions.plan = dict(self._deletion_plan)
-        return [QuickBooksStream(name, entity, client, start_date=start_date, deletions=deletions, logger=logger)
+        links = CustomerLinks(client)  # shared: customers read by one stream spare the invoices' look-ups
+        return [QuickBooksStream(name, entity, client, start_date=start_date,
+                                 deletions=deletions if entity in DELETABLE else None, links=links, logger=logger)
                 for name, entity in STREAMS.items()]

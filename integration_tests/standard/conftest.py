@@ -1,4 +1,4 @@
-"""What the CDK standard test suites of both sources share."""
+"""What the CDK standard test suites of the four connectors share."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ JSON_MIMETYPE = "application/json"
 
 ROUTES = Map([
     Rule(f"{API_PREFIX}/projects", endpoint="projects", methods=["GET", "POST"]),
+    Rule(f"{API_PREFIX}/projects/search", endpoint="project_search", methods=["GET"]),
     Rule(f"{API_PREFIX}/projects/<record_id>", endpoint="project", methods=["GET", "PATCH", "DELETE"]),
     Rule(f"{API_PREFIX}/contacts", endpoint="contacts", methods=["GET", "POST"]),
     Rule(f"{API_PREFIX}/contacts/<record_id>", endpoint="contact", methods=["GET", "PATCH", "DELETE"]),
@@ -132,7 +133,7 @@ class CoperniqApi:
             "projects": self.projects, "project": self.project, "contacts": self.contacts,
             "contact": self.contact, "invoices": self.invoices, "invoice": self.invoice,
             "catalog_items": self.catalog_items, "catalog_item": self.catalog_item,
-            "project_invoices": self.project_invoices,
+            "project_invoices": self.project_invoices, "project_search": self.project_search,
         }
 
     def __call__(self, request: Request) -> Response:
@@ -185,6 +186,18 @@ class CoperniqApi:
         )
         # 201 for a new project, 200 when an existing one matched (the reference documents only 200)
         return json_answer(project, status=201 if created else 200)
+
+    def project_search(self, request: Request, _: int | None) -> Response:
+        args = request.args
+        for required in ("prop1", "op1", "value1"):
+            if not args.get(required):
+                raise ValidationError(f"{required} is required", field=required)
+        return json_answer(self.backend.search_projects(
+            args["prop1"], args["op1"], args["value1"], logic=(args.get("logic") or "and").lower(),
+            prop2=args.get("prop2"), op2=args.get("op2"), value2=args.get("value2"),
+            page=_int_param(request, "page", 1), page_size=_int_param(request, "page_size", DEFAULT_PAGE_SIZE),
+            order_by=args.get("order_by") or "asc", include_archived=_bool_param(request, "include_archived"),
+        ))
 
     def project(self, request: Request, project_id: int | None) -> Response:
         assert project_id is not None

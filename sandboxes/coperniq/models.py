@@ -13,6 +13,8 @@ precision the API prints, so a cursor read back from a response compares exactly
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 import re
 import threading
@@ -369,6 +371,83 @@ def _window(records: Iterable[Any], updated_after: datetime | None, updated_befo
     return selected
 
 
+# -- project search --------------------------------------------------------------------------------
+
+SEARCH_OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "contains", "in", "nin", "between")
+SEARCH_ALIASES = {"name": "title", "clientId": "accountId"}  # the reference's example and deprecated alias
+
+
+def _search_list(raw: str) -> list[str]:
+    """``in``/``nin`` values: plain CSV, quoted CSV or a JSON array (the reference's three forms)."""
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except ValueError:
+            raise ValidationError("value is not a JSON array", field="value1") from None
+        return [str(v) for v in values]
+    return [v.strip() for v in next(csv.reader([text], skipinitialspace=True), [])]
+
+
+def _search_scalar(value: Any) -> Any:
+    """A comparable form: numbers as floats, timestamps as datetimes, text case-folded."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        try:
+            return parse_timestamp(text, "value")
+        except ValidationError:
+            pass
+    return text.casefold()
+
+
+def _search_test(prop: str, op: str, raw: str, n: str) -> tuple[str, Callable[[Any], bool]]:
+    _enum(op, SEARCH_OPERATORS, f"op{n}")
+    if not prop:
+        raise ValidationError(f"prop{n} is required", field=f"prop{n}")
+
+    def same_kind(a: Any, b: Any) -> bool:
+        return type(a) is type(b)
+
+    def compare(value: Any) -> bool:
+        if value is None:
+            return op in ("neq", "nin")
+        if op == "contains":
+            return raw.casefold() in str(value).casefold()
+        mine = _search_scalar(value)
+        if op in ("in", "nin"):
+            hit = any(same_kind(mine, w) and mine == w for w in map(_search_scalar, _search_list(raw)))
+            return hit if op == "in" else not hit
+        if op == "between":
+            bounds = [_search_scalar(v) for v in _search_list(raw)]
+            if len(bounds) != 2:
+                raise ValidationError(f"value{n} must be from,to for between", field=f"value{n}")
+            return all(same_kind(mine, b) for b in bounds) and bounds[0] <= mine <= bounds[1]
+        wanted = _search_scalar(raw)
+        if op in ("eq", "neq"):
+            equal = same_kind(mine, wanted) and mine == wanted
+            return equal if op == "eq" else not equal
+        if not same_kind(mine, wanted):
+            return False
+        return {"gt": mine > wanted, "gte": mine >= wanted, "lt": mine < wanted, "lte": mine <= wanted}[op]
+
+    return SEARCH_ALIASES.get(prop, prop), compare
+
+
+def _search_value(body: JSON, project: Any, prop: str) -> Any:
+    """A standard field of the project's JSON, else its custom property of that key."""
+    if prop in body and not isinstance(body[prop], dict | list):
+        return body[prop]
+    return project.custom.get(prop)
+
+
 # -- rate limits -----------------------------------------------------------------------------------
 
 
@@ -472,6 +551,11 @@ class CoperniqBackend:
         self._next_phase_instance_id = 1
         self._next_project_number = 1001
         self._next_invoice_uid = 1001
+        # Late commits: changes stamped at or after `_delay_since` reach list calls only
+        # `visibility_delay` after their updatedAt (or once `reveal_late_changes()` is called).
+        self.visibility_delay = timedelta(0)
+        self._delay_since: datetime | None = None
+        self._revealed_up_to: datetime | None = None
 
     # -- id sequences (also used by the seed) -----------------------------------------------------
 
@@ -520,6 +604,35 @@ class CoperniqBackend:
     def now(self) -> datetime:
         """The clock's time at the API's precision (milliseconds)."""
         return truncate_ms(self.clock().astimezone(UTC))
+
+    # -- late commits -----------------------------------------------------------------------------
+
+    def delay_visibility(self, seconds: float) -> None:
+        """From now on every change reaches list calls ``seconds`` after the ``updatedAt`` it is stamped
+        with, as a transaction that commits late would (0 switches it off). Reads by id are not delayed."""
+        with self.lock:
+            self.visibility_delay = timedelta(seconds=seconds)
+            self._delay_since = self.now() if seconds > 0 else None
+            self._revealed_up_to = None
+
+    def reveal_late_changes(self) -> None:
+        """The late changes made so far commit now: list calls show them from here on."""
+        with self.lock:
+            self._revealed_up_to = self.now()
+
+    def pending_changes(self) -> int:
+        """How many records list calls hide right now (a late change not visible yet)."""
+        with self.lock:
+            records = [*self.projects.values(), *self.contacts.values(), *self.invoices.values()]
+            return len(records) - len(self._visible(records))
+
+    def _visible(self, records: Iterable[Any]) -> list[Any]:
+        if self._delay_since is None:
+            return list(records)
+        now = self.now()
+        return [r for r in records if r.updated_at < self._delay_since
+                or (self._revealed_up_to is not None and r.updated_at <= self._revealed_up_to)
+                or now >= r.updated_at + self.visibility_delay]
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -753,8 +866,27 @@ class CoperniqBackend:
             for test, term in searches:
                 if term:
                     candidates = [p for p in candidates if test(p, term)]
-            selected = _window(candidates, updated_after, updated_before, order_by)
+            selected = _window(self._visible(candidates), updated_after, updated_before, order_by)
             rows, _ = paginate(selected, page, page_size)
+            return [self.project_json(p) for p in rows]
+
+    def search_projects(self, prop1: str, op1: str, value1: str, logic: str = "and", prop2: str | None = None,
+                        op2: str | None = None, value2: str | None = None, page: int = 1,
+                        page_size: int = DEFAULT_PAGE_SIZE, order_by: str = "asc",
+                        include_archived: bool = False) -> list[JSON]:
+        """``GET /projects/search``: up to two filters combined with ``logic``; sorted by id like the lists."""
+        with self.lock:
+            _enum(logic, ("and", "or"), "logic")
+            tests = [_search_test(prop1, op1, value1, "1")]
+            if prop2 or op2 or value2 is not None:
+                if not (prop2 and op2 and value2 is not None):
+                    raise ValidationError("prop2, op2 and value2 go together", field="prop2")
+                tests.append(_search_test(prop2, op2, value2, "2"))
+            candidates = [p for p in self._visible(self.projects.values()) if include_archived or p.is_active]
+            combine = all if logic == "and" else any
+            selected = [p for p in candidates
+                        if combine(test(_search_value(self.project_json(p), p, prop)) for prop, test in tests)]
+            rows, _ = paginate(_window(selected, None, None, order_by), page, page_size)
             return [self.project_json(p) for p in rows]
 
     def _matches_title(self, project: ProjectRecord, term: str) -> bool:
@@ -1092,7 +1224,7 @@ class CoperniqBackend:
             candidates: Iterable[ContactRecord] = self.contacts.values()
             if q:
                 candidates = [c for c in candidates if _contact_matches(c, q)]
-            selected = _window(candidates, updated_after, updated_before, order_by)
+            selected = _window(self._visible(candidates), updated_after, updated_before, order_by)
             rows, _ = paginate(selected, page, page_size)
             return [self.contact_json(c) for c in rows]
 
@@ -1198,7 +1330,7 @@ class CoperniqBackend:
         """``GET /invoices``, or ``GET /projects/{projectId}/invoices`` with ``record_id``."""
         with self.lock:
             candidates = [i for i in self.invoices.values() if record_id is None or i.record_id == record_id]
-            selected = _window(candidates, updated_after, updated_before, order_by)
+            selected = _window(self._visible(candidates), updated_after, updated_before, order_by)
             rows, has_more = paginate(selected, page, page_size)
             return {"items": [self.invoice_json(i) for i in rows], "page": page, "page_size": page_size,
                     "has_more": has_more}

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from .errors import (
     AuthorizationFailed,
     BusinessValidation,
+    CompanyNotFound,
     QBOFault,
     QueryParserError,
     SystemFault,
@@ -183,7 +184,7 @@ class QuickBooksApp:
         if not self.oauth.is_client(client_id) or not redirect_uri or args.get("response_type") != "code":
             return Response("invalid authorization request", status=400, mimetype="text/plain")
         realm_id = args.get("realm_id") or next(iter(self.backends))
-        code = self.oauth.create_authorization_code(realm_id, client_id, redirect_uri)
+        code = self.oauth.create_authorization_code(realm_id, client_id, redirect_uri, args.get("scope", ""))
         query = {"code": code, "realmId": realm_id}
         if "state" in args:
             query["state"] = args["state"]
@@ -211,7 +212,9 @@ class QuickBooksApp:
         bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
         token = self.oauth.authenticate(bearer)
         backend = self.backends.get(realm_id)
-        if backend is None or token.realm_id != realm_id:
+        if backend is None:
+            raise CompanyNotFound(realm_id)
+        if token.realm_id != realm_id:
             raise AuthorizationFailed(f"The access token is not authorized for company {realm_id}")
         resource = parts[0].lower()
         self.throttle.check(realm_id, is_batch=resource == "batch")

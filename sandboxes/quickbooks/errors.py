@@ -69,6 +69,19 @@ class AuthorizationFailed(QBOFault):
     message = "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"
 
 
+class CompanyNotFound(QBOFault):
+    """A realm the host does not have: a wrong company id, or a production company asked for on the
+    development sandbox host (or the other way round). Intuit answers these with 404."""
+
+    status = 404
+    fault_type = "ValidationFault"
+    code = "610"
+    message = "Object Not Found"
+
+    def __init__(self, realm_id: str) -> None:
+        super().__init__(f"No company with realm ID {realm_id} exists on this host.")
+
+
 class ThrottleExceeded(QBOFault):
     status = 429
     fault_type = "SERVICE"

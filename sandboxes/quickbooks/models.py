@@ -242,7 +242,7 @@ SALES_ITEM_DETAIL_KEYS = {
 HOME_CURRENCY = {"value": "USD", "name": "United States Dollar"}
 DEFAULT_CUSTOM_FIELDS = {"1": "Crew Lead", "2": "PO Number", "3": "Sales Rep"}
 CDC_ENTITIES = ("Customer", "Invoice", "Item", "Vendor", "Employee", "Term")
-CDC_MAX_PER_ENTITY = 1000
+CDC_MAX_OBJECTS = 1000  # Intuit: "a maximum of 1,000 objects" per response
 CDC_LOOKBACK = timedelta(days=30)
 SERVICES_ITEM_ID = "1"
 
@@ -385,6 +385,11 @@ class RealmBackend:
         self._customer_invoices: dict[str, set[str]] = {}
         self._doc_seq = 1000
         self._batch_local = threading.local()
+        # Late commits: with ``visibility_delay`` (seconds) > 0, a customer or invoice written from
+        # then on reaches queries and CDC only that long after its LastUpdatedTime; until then they
+        # answer the version before it (nothing, for a new one). (entity, Id) -> (visible at, before).
+        self.visibility_delay = 0.0
+        self._late: dict[tuple[str, str], tuple[datetime, Record | None]] = {}
         now = self.clock.now()
         self.company_info: Record = {
             "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False,
@@ -416,16 +421,47 @@ class RealmBackend:
         self._next_ids[entity] = value + 1
         return str(value)
 
-    def _stamp(self, record: Record, created: bool = False, when: datetime | None = None) -> None:
+    def _stamp(self, record: Record, created: bool = False, when: datetime | None = None,
+               entity: str | None = None) -> None:
+        if self.visibility_delay > 0 and entity is not None:
+            self._hold_back(entity, record["Id"], when or self.clock.now())
         stamp = qbo_timestamp(when or self.clock.now())
         meta = record.setdefault("MetaData", {})
         if created:
             meta["CreateTime"] = stamp
         meta["LastUpdatedTime"] = stamp
 
-    def _bump(self, record: Record) -> None:
+    def _bump(self, record: Record, entity: str | None = None) -> None:
         record["SyncToken"] = str(int(record.get("SyncToken", "0")) + 1)
-        self._stamp(record)
+        self._stamp(record, entity=entity)
+
+    def _hold_back(self, entity: str, record_id: str, stamped: datetime) -> None:
+        """Keep the version list reads answer until ``stamped + visibility_delay`` (a commit that lands late)."""
+        key = (entity, str(record_id))
+        now = self.clock.now()
+        pending = self._late.get(key)
+        if pending is not None and pending[0] > now:
+            before = pending[1]  # still not visible: the readers keep seeing the older version
+        else:
+            current = self.table(entity).get(str(record_id))
+            before = copy.deepcopy(current) if current is not None else None
+        self._late[key] = (stamped + timedelta(seconds=self.visibility_delay), before)
+
+    def _as_listed(self, entity: str, records: list[Record]) -> list[Record]:
+        """What a list read (query, CDC) sees now: versions whose commit is not visible yet are replaced."""
+        if not self._late:
+            return records
+        now = self.clock.now()
+        for key in [k for k, (at, _) in self._late.items() if at <= now]:
+            del self._late[key]
+        listed = []
+        for record in records:
+            pending = self._late.get((entity, str(record.get("Id"))))
+            if pending is None:
+                listed.append(record)
+            elif pending[1] is not None:
+                listed.append(pending[1])
+        return listed
 
     @contextmanager
     def batch_scope(self) -> Iterator[None]:
@@ -489,7 +525,8 @@ class RealmBackend:
         entity = qbo_query.canonical_entity(parsed.entity)
         with self.lock:
             self.stats["reads"] += 1
-            records = [self.company_info] if entity == "CompanyInfo" else list(self.table(entity).values())
+            records = ([self.company_info] if entity == "CompanyInfo"
+                       else self._as_listed(entity, list(self.table(entity).values())))
             result = qbo_query.execute(parsed, records, PACIFIC)
             return qbo_query.Result(
                 result.entity, result.count, copy.deepcopy(result.rows), result.start_position, result.max_results
@@ -522,9 +559,11 @@ class RealmBackend:
                     "changedSince",
                 )
             answer: list[Record] = []
+            room = CDC_MAX_OBJECTS  # per answer, all entities together
             for entity in wanted:
                 changed = [
-                    (self._updated(r), r) for r in self.table(entity).values() if self._updated(r) >= since
+                    (self._updated(r), r) for r in self._as_listed(entity, list(self.table(entity).values()))
+                    if self._updated(r) >= since
                 ]
                 changed += [
                     (self._updated(t), t) for t in self.tombstones.get(entity, {}).values() if self._updated(t) >= since
@@ -532,7 +571,10 @@ class RealmBackend:
                 if not changed:
                     continue
                 changed.sort(key=lambda pair: (pair[0], qbo_query._id_key(pair[1]["Id"])))
-                rows = [copy.deepcopy(r) for _, r in changed[:CDC_MAX_PER_ENTITY]]
+                rows = [copy.deepcopy(r) for _, r in changed[:room]]
+                if not rows:
+                    break
+                room -= len(rows)
                 answer.append({entity: rows, "startPosition": 1, "maxResults": len(rows)})
             return answer or [{}]
 
@@ -584,7 +626,7 @@ class RealmBackend:
                 raise BusinessValidation("Multicurrency is not enabled for this company", "CurrencyRef")
             record: Record = {"Id": self.next_id("Customer"), "SyncToken": "0", "domain": "QBO", "sparse": False}
             base = self._apply_customer(record, {k: v for k, v in fields.items() if v is not None}, None)
-            self._stamp(record, created=True)
+            self._stamp(record, created=True, entity="Customer")
             self.customers[record["Id"]] = record
             self._index_name("Customer", record["Id"], None, base)
             return copy.deepcopy(record)
@@ -613,7 +655,7 @@ class RealmBackend:
                 if k in ("Id", "SyncToken", "domain", "sparse", "MetaData", "CurrencyRef")
             }
             base = self._apply_customer(record, {k: v for k, v in merged.items() if v is not None}, existing["Id"])
-            self._bump(record)
+            self._bump(record, entity="Customer")
             self.customers[record["Id"]] = record
             self._index_name("Customer", record["Id"], self._base_name(existing), base)
             self._refresh_customer_balance(record["Id"])
@@ -709,7 +751,7 @@ class RealmBackend:
             fields = _clean_fields(body, INVOICE_FIELDS, INVOICE_READ_ONLY, "Invoice", ("Line", "CustomField"))
             record: Record = {"Id": self.next_id("Invoice"), "SyncToken": "0", "domain": "QBO", "sparse": False}
             self._apply_invoice(record, {k: v for k, v in fields.items() if v is not None}, body, None)
-            self._stamp(record, created=True)
+            self._stamp(record, created=True, entity="Invoice")
             self.invoices[record["Id"]] = record
             self._customer_invoices.setdefault(record["CustomerRef"]["value"], set()).add(record["Id"])
             self._refresh_customer_balance(record["CustomerRef"]["value"])
@@ -735,7 +777,7 @@ class RealmBackend:
             self._apply_invoice(
                 record, {k: v for k, v in merged.items() if v is not None}, source, existing, paid, kept
             )
-            self._bump(record)
+            self._bump(record, entity="Invoice")
             self.invoices[record["Id"]] = record
             old_customer, new_customer = existing["CustomerRef"]["value"], record["CustomerRef"]["value"]
             self._customer_invoices.setdefault(old_customer, set()).discard(record["Id"])

@@ -10,6 +10,9 @@ rotates, the stricter of the two, so a connector that forgets the new token fail
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -64,6 +67,26 @@ class AuthorizationCode:
     client_id: str
     redirect_uri: str
     expires_at: datetime
+    scope: str = ""
+
+
+ID_TOKEN_ISSUER = "https://oauth.platform.intuit.com/op/v1"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def id_token(realm_id: str, client_id: str, now: datetime) -> str:
+    """An OpenID Connect ID token shaped as Intuit's: a JWT whose claims carry ``realmid`` when the
+    accounting scope was granted. Signed with a sandbox-only key (HS256), not Intuit's RS256 key."""
+    header = _b64url(json.dumps({"alg": "HS256", "kid": "sandbox", "typ": "JWT"}).encode())
+    issued = int(now.timestamp())
+    claims = {"sub": f"sandbox-user-{client_id}", "aud": [client_id], "realmid": realm_id, "iss": ID_TOKEN_ISSUER,
+              "auth_time": issued, "iat": issued, "exp": issued + 3600}
+    payload = _b64url(json.dumps(claims).encode())
+    signature = _b64url(hmac.new(b"quickbooks-sandbox", f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
 
 
 class OAuthServer:
@@ -91,12 +114,12 @@ class OAuthServer:
         with self._lock:
             return self._new_refresh(realm_id, client_id, value)
 
-    def create_authorization_code(self, realm_id: str, client_id: str, redirect_uri: str) -> str:
+    def create_authorization_code(self, realm_id: str, client_id: str, redirect_uri: str, scope: str = "") -> str:
         """What the consent screen hands the app's redirect URI."""
         with self._lock:
             code = "AB11" + secrets.token_urlsafe(24)
             self._codes[code] = AuthorizationCode(
-                code, realm_id, client_id, redirect_uri, self.clock.now() + CODE_LIFETIME
+                code, realm_id, client_id, redirect_uri, self.clock.now() + CODE_LIFETIME, scope
             )
             return code
 
@@ -110,6 +133,7 @@ class OAuthServer:
         """``POST /oauth2/v1/tokens/bearer``; raises :class:`OAuthError` with Intuit's answer."""
         client_id = self._client(form, authorization)
         grant = form.get("grant_type", "")
+        scopes: list[str] = []
         with self._lock:
             now = self.clock.now()
             if grant == "refresh_token":
@@ -128,6 +152,7 @@ class OAuthServer:
                 ):
                     raise OAuthError("invalid_grant")
                 realm_id = code.realm_id
+                scopes = code.scope.split()
             elif not grant:
                 raise OAuthError("invalid_request")
             else:
@@ -138,13 +163,16 @@ class OAuthServer:
                 now + timedelta(seconds=self.access_token_ttl),
             )
             self._access[access.value] = access
-            return {
+            answer: dict[str, object] = {
                 "token_type": "bearer",
                 "access_token": access.value,
                 "expires_in": self.access_token_ttl,
                 "refresh_token": refresh,
                 "x_refresh_token_expires_in": int(REFRESH_TOKEN_LIFETIME.total_seconds()),
             }
+            if "openid" in scopes:  # Intuit adds an ID token to the code exchange of an OpenID consent
+                answer["id_token"] = id_token(realm_id, client_id, now)
+            return answer
 
     def revoke(self, token: str, authorization: str | None) -> None:
         """``POST /oauth2/v1/tokens/revoke``: a refresh token ends the whole connection."""

@@ -37,6 +37,15 @@ PROJECT_STAGE_FIELDS = {
     "slaStatus": {"type": ["string", "null"], "description": "SLA status of the stage (Workflows 1.0 only)"},
 }
 
+# Added by the source (not a Coperniq field): the stage/phase of the invoice's project at read time,
+# so a destination can route an invoice on its project's stage (flow qbo:in:2).
+INVOICE_SOURCE_FIELDS = {
+    "_project_stage": {"type": ["string", "null"],
+                       "description": "Name of the current stage (Workflows 1.0) or phase (2.0) of the invoice's "
+                                      "project (`record.id`) when read; null without a project or without either. "
+                                      "Added by source-coperniq."},
+}
+
 
 def _resolve(node: Any, components: dict[str, Any]) -> Any:
     """Inline every ``$ref`` (the component graph of these three is acyclic)."""
@@ -63,6 +72,8 @@ def build_schemas(openapi_path: Path = OPENAPI_PATH) -> dict[str, dict[str, Any]
         if stream == "projects":
             # `stage` and `phase` are omitted, not null, on the other workflow engine; both stay optional.
             schema["properties"].update(PROJECT_STAGE_FIELDS)
+        if stream == "invoices":
+            schema["properties"].update(INVOICE_SOURCE_FIELDS)
         schema["required"] = sorted(set(schema.get("required", [])) | {"id", "updatedAt"})
         schemas[stream] = {"$schema": "http://json-schema.org/draft-07/schema#", "additionalProperties": True,
                            **schema}

@@ -67,3 +67,14 @@ def test_reads_are_still_retried_on_server_errors(requests_mock: rm.Mocker) -> N
     get = requests_mock.get(f"{BASE}/invoices/5", [{"status_code": 500, "json": {}}, {"json": {"id": 5}}])
     assert client().get_invoice(5) == {"id": 5}
     assert get.call_count == 2
+
+
+def test_projects_by_id_searches_100_ids_a_request_archived_included(requests_mock: rm.Mocker) -> None:
+    search = requests_mock.get(f"{BASE}/projects/search", [{"json": [{"id": 1}]}, {"json": [{"id": 150}]}])
+    found = client().projects_by_id(list(range(1, 151)))
+    assert [p["id"] for p in found] == [1, 150]
+    assert search.call_count == 2
+    first, second = (r.qs for r in search.request_history)
+    assert first["prop1"] == ["id"] and first["op1"] == ["in"] and first["include_archived"] == ["true"]
+    assert first["value1"] == [",".join(str(i) for i in range(1, 101))]
+    assert second["value1"] == [",".join(str(i) for i in range(101, 151))] and second["page_size"] == ["100"]

@@ -102,8 +102,9 @@ def test_given_state_when_incremental_then_window_is_cursor_to_now_and_cursor_ad
     before = pendulum.now("UTC")
     output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-05-01T00:00:00.000Z"})
     query = _query(requests_mock.request_history[0])
-    # updated_after is strict, so the window starts one millisecond before the cursor.
-    assert query["updated_after"] == "2024-04-30T23:59:59.999Z"
+    # The window re-reads the last minute before the cursor (late commits), and updated_after is
+    # strict, so it starts one millisecond earlier still.
+    assert query["updated_after"] == "2024-04-30T23:58:59.999Z"
     upper = pendulum.parse(query["updated_before"])
     assert upper >= before.subtract(seconds=1)
     final = output.state_messages[-1].state.stream.stream_state.__dict__
@@ -129,22 +130,29 @@ def test_given_long_window_when_incremental_then_checkpoint_after_each_page_keep
     output = _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
     blobs = [m.state.stream.stream_state.__dict__ for m in output.state_messages]
     mid = [b for b in blobs if "window" in b]
-    assert [b["window"]["next_page"] for b in mid] == [2, 3]
+    assert [b["window"]["next_page"] for b in mid] == [2, 3, 4]  # each after its page's records
     assert all(b["updatedAt"] == "2024-01-01T00:00:00.000Z" for b in mid)
     assert "window" not in blobs[-1]
 
 
-def test_given_interrupted_window_state_when_resumed_then_same_window_from_previous_page(
+def test_given_interrupted_window_state_when_resumed_then_same_window_from_previous_page_then_on_to_now(
         requests_mock: rm.Mocker) -> None:
-    requests_mock.get(f"{BASE}/projects", [{"json": [_project(i) for i in range(100, 150)]}])
+    requests_mock.get(f"{BASE}/projects", [{"json": [_project(i) for i in range(100, 150)]},
+                                           {"json": [_project(7, "2024-08-01T00:00:00.000Z")]}])
+    requests_mock.get(f"{BASE}/projects?page_size=1", json=[])
     state = {"updatedAt": "2024-01-01T00:00:00.000Z",
              "window": {"upper": "2024-07-01T00:00:00.000Z", "next_page": 3}}
+    before = pendulum.now("UTC")
     output = _read("projects", SyncMode.incremental, state=state)
-    query = _query(requests_mock.request_history[0])
-    assert query["page"] == "2"  # one page of overlap absorbs records that left the window meanwhile
-    assert query["updated_before"] == "2024-07-01T00:00:00.000Z"
-    assert query["updated_after"] == "2023-12-31T23:59:59.999Z"
-    assert output.state_messages[-1].state.stream.stream_state.__dict__ == {"updatedAt": "2024-07-01T00:00:00.000Z"}
+    reads = [_query(r) for r in requests_mock.request_history if _query(r)["page_size"] == "100"]
+    assert reads[0]["page"] == "2"  # one page of overlap absorbs records that left the window meanwhile
+    assert reads[0]["updated_before"] == "2024-07-01T00:00:00.000Z"
+    assert reads[0]["updated_after"] == "2023-12-31T23:58:59.999Z"
+    # The old window done, the sync reads on to its own start, as a new sync would.
+    assert reads[1]["page"] == "1" and reads[1]["updated_after"] == "2024-06-30T23:58:59.999Z"
+    assert pendulum.parse(reads[1]["updated_before"]) >= before.subtract(seconds=1)
+    assert [r.record.data["id"] for r in output.records][-1] == 7
+    assert output.state_messages[-1].state.stream.stream_state.__dict__["updatedAt"] == reads[1]["updated_before"]
 
 
 def test_given_start_date_when_first_incremental_sync_then_it_bounds_the_window(requests_mock: rm.Mocker) -> None:
@@ -197,6 +205,8 @@ def test_given_daily_quota_spent_when_read_then_clear_transient_error_without_re
         pytest.param({"api_key": "bad"}, {"status_code": 401, "json": {"message": "Invalid API key"}}, "api_key",
                      id="wrong-key"),
         pytest.param({"api_key": "k", "start_date": "last tuesday"}, None, "start_date", id="bad-start-date"),
+        pytest.param({"api_key": "k", "invoice_stages": "GLASS ON ROOF"}, None, "invoice_stages",
+                     id="stages-not-a-list"),
         pytest.param({"api_key": "k", "base_url": "http://api.example.com/v1"}, None, "https", id="plain-http"),
         pytest.param({"api_key": "k"}, {"exc": requests.ConnectionError("refused")}, "reached",
                      id="unreachable"),
@@ -237,3 +247,52 @@ def test_given_a_single_page_window_then_no_extra_request_is_made(requests_mock:
     requests_mock.get(f"{BASE}/projects", _pages([_project(i) for i in range(30)]))
     _read("projects", SyncMode.incremental, state={"updatedAt": "2024-01-01T00:00:00.000Z"})
     assert requests_mock.call_count == 1
+
+
+# -- qbo:in:2 helpers: the project directory and the stage memory ------------------------------------
+
+def test_project_directory_knows_which_windows_it_covers() -> None:
+    from source_coperniq.streams import ProjectDirectory
+
+    at = pendulum.datetime
+    directory = ProjectDirectory()
+    assert not directory.covers(at(2024, 1, 1), at(2024, 1, 2))
+    directory.cover(at(2024, 1, 1), at(2024, 1, 2))
+    directory.cover(at(2024, 1, 2), at(2024, 1, 3))  # chained windows (a resumed sync) add up
+    assert directory.covers(at(2024, 1, 1, 12), at(2024, 1, 3))
+    assert not directory.covers(at(2023, 12, 31), at(2024, 1, 2))
+    assert not directory.covers(None, at(2024, 1, 2))
+    directory.cover(None, at(2024, 1, 1))  # a full read
+    assert directory.covers(None, at(2024, 1, 3))
+
+
+def test_stage_memory_tells_a_stage_change_from_an_edit_and_forgets_old_entries() -> None:
+    from source_coperniq.streams import ProjectSeen, StageMemory
+
+    now = pendulum.datetime(2024, 6, 1, 12)
+    memory = StageMemory({"7": ["Design", "2024-06-01T10:00:00.000Z"], "8": ["Permit", "2024-05-20T10:00:00.000Z"]})
+    seen = ProjectSeen(now, "Design", 0)
+    assert not memory.moved(7, seen, horizon_days=1)  # same stage as noted: an edit, not a move
+    assert memory.moved(7, ProjectSeen(now, "Install", 0), horizon_days=1)
+    assert memory.moved(9, ProjectSeen(now, "Install", 0), horizon_days=1)  # unknown and fresh in its stage
+    assert not memory.moved(9, ProjectSeen(now, "Install", 30), horizon_days=1)  # in it for a month
+    assert not memory.moved(9, ProjectSeen(now, None, None), horizon_days=1)  # no workflow: nothing reached
+    memory.prune(now, horizon_days=1)
+    assert set(memory.dump()) == {"7"}  # noted 12 days ago: it cannot look freshly moved any more
+
+
+def test_given_invoices_of_unknown_projects_then_one_search_by_id_gives_their_stage(requests_mock: rm.Mocker) -> None:
+    invoices = [{"id": 1, "updatedAt": "2024-01-01T00:00:00.000Z", "record": {"id": 11}},
+                {"id": 2, "updatedAt": "2024-01-01T00:00:00.000Z", "record": {"id": 12}},
+                {"id": 3, "updatedAt": "2024-01-01T00:00:00.000Z", "record": None}]
+    requests_mock.get(f"{BASE}/invoices", json={"items": invoices, "page": 1, "page_size": 100, "has_more": False})
+    requests_mock.get(f"{BASE}/projects/search", json=[
+        {**_project(11), "stage": {"id": 3, "name": "GLASS ON ROOF", "timeInStageDays": 2}}])
+    output = _read("invoices", SyncMode.full_refresh)
+    # The CDK's serializer leaves top-level nulls out of a record: a missing `_project_stage` is null.
+    assert [r.record.data.get("_project_stage") for r in output.records] == ["GLASS ON ROOF", None, None]
+    search = [_query(r) for r in requests_mock.request_history if r.path.endswith("/projects/search")]
+    assert search == [{"prop1": "id", "op1": "in", "value1": "11,12", "page": "1", "page_size": "100",
+                       "include_archived": "true"}]
+    estimates = [m.trace.estimate.row_estimate for m in output.trace_messages if m.trace.estimate]
+    assert estimates == [3]

@@ -306,7 +306,7 @@ def test_resume_from_a_mid_sync_state_sends_the_rest_of_the_second_and_nothing_b
     qbo = FakeQuickBooks(requests_mock, customers=rows)
     state = {"LastUpdatedTime": stamp(10), "ids": {"1": "0", "2": "0", "3": "0"}, "deletions_since": recent()}
     output = run("customers", state=state_of(customers=state))
-    assert f">= '{stamp(10)}'" in qbo.pages()[0]
+    assert f">= '{stamp(10 - 120)}'" in qbo.pages()[0]  # the late window: two minutes before the cursor
     assert ids_of(output) == ["4", "5", "6", *[str(i) for i in range(7, 30)]]
 
 
@@ -325,8 +325,17 @@ def test_resume_with_a_position_verifies_the_overlap_row(requests_mock: rm.Mocke
     qbo = FakeQuickBooks(requests_mock, customers=[customer(i, 3) for i in range(1, 1301)])
     state = {"LastUpdatedTime": stamp(3), "ids": {str(i): "0" for i in range(1, 1001)}, "position": 1000}
     output = run("customers", state=state_of(customers=state))
-    assert "STARTPOSITION 1000 " in qbo.pages()[0]
+    # First the late window before the crowded second (bounded, one page), then on from the position.
+    assert f"< '{stamp(3)}'" in qbo.pages()[0] and "STARTPOSITION 1 " in qbo.pages()[0]
+    assert "STARTPOSITION 1000 " in qbo.pages()[1]
     assert ids_of(output) == [str(i) for i in range(1001, 1301)]
+    # That window was read long after its second: nothing can come late there any more. The next sync
+    # (still inside the crowded second) goes straight to its position.
+    final = states_of(output, "customers")[-1]
+    assert final["late_checked"] == final["LastUpdatedTime"] == stamp(3) and final["position"] > 1
+    qbo.statements.clear()
+    again = run("customers", state=state_of(customers=final))
+    assert ids_of(again) == [] and len(qbo.pages()) == 1 and "< '" not in qbo.pages()[0]
 
 
 def test_instants_are_compared_across_time_zone_offsets(requests_mock: rm.Mocker) -> None:
@@ -336,7 +345,7 @@ def test_instants_are_compared_across_time_zone_offsets(requests_mock: rm.Mocker
     state = {"LastUpdatedTime": stamp(5, UTC), "ids": {"1": "0", "2": "0"}}
     output = run("customers", state=state_of(customers=state))
     assert ids_of(output) == ["3"]
-    assert "'2025-06-02T17:00:05+00:00'" in qbo.pages()[0]
+    assert "'2025-06-02T16:58:05+00:00'" in qbo.pages()[0]  # in the state's offset, the late window before it
 
 
 def test_full_refresh_ignores_a_state_and_reads_everything(requests_mock: rm.Mocker) -> None:
@@ -351,9 +360,9 @@ def test_full_refresh_ignores_a_state_and_reads_everything(requests_mock: rm.Moc
 # -- deletions -------------------------------------------------------------------------------------
 
 
-def test_deleted_invoices_come_from_one_cdc_call_marked_deleted_and_are_not_sent_twice(
+def test_deleted_invoices_come_from_one_cdc_call_of_invoices_alone_marked_deleted_and_are_not_sent_twice(
         requests_mock: rm.Mocker) -> None:
-    qbo = FakeQuickBooks(requests_mock, customers=[customer(1, 1)], invoices=[invoice(1, 1), invoice(2, 2)])
+    qbo = FakeQuickBooks(requests_mock, customers=[customer(1, 1)], invoices=[invoice(1, 1), invoice(2, 200)])
     def ago(minutes: int) -> str:
         return (datetime.now(UTC) - timedelta(minutes=minutes)).astimezone(MST).replace(microsecond=0).isoformat()
 
@@ -364,20 +373,21 @@ def test_deleted_invoices_come_from_one_cdc_call_marked_deleted_and_are_not_sent
     ]
     customers_since, invoices_since = recent(120), recent(90)
     state = state_of(customers={"LastUpdatedTime": stamp(1), "ids": ["1"], "deletions_since": customers_since},
-                     invoices={"LastUpdatedTime": stamp(2), "ids": ["2"], "deletions_since": invoices_since})
+                     invoices={"LastUpdatedTime": stamp(200), "ids": ["2"], "deletions_since": invoices_since})
     output = run("customers", "invoices", state=state)
 
-    assert qbo.cdc_mock.call_count == 1  # shared by both streams
+    # One entity per call (Intuit caps an answer at 1,000 objects in all); customers cannot be deleted.
+    assert qbo.cdc_mock.call_count == 1
     asked = parse_qs(urlparse(qbo.cdc_mock.request_history[0].url).query)
-    assert asked["entities"] == ["Customer,Invoice"]
-    assert asked["changedSince"] == [customers_since]  # the earlier of the two windows
+    assert asked["entities"] == ["Invoice"]
+    assert asked["changedSince"] == [invoices_since]
     deleted = [r.record.data for r in output.records if r.record.stream == "invoices"]
-    assert deleted[0] == {"Id": "7", "status": "Deleted", "domain": "QBO",
-                          "MetaData": {"LastUpdatedTime": deleted_at}, DELETED_AT: deleted_at}
+    assert deleted[0] == {"Id": "7", "status": "Deleted", "domain": "QBO", "MetaData": {"LastUpdatedTime": deleted_at},
+                          DELETED_AT: deleted_at, "airbyte_cursor": deleted_at}  # the CDK omits nulls on the wire
     assert [(r["Id"], r[DELETED_AT]) for r in deleted[1:]] == [("8", just_deleted_at)]
     assert ids_of(output, "customers") == []  # the live rows CDC also lists are the queries' business
     final = states_of(output, "invoices")[-1]
-    assert final["LastUpdatedTime"] == stamp(2)  # deletions do not move the record cursor
+    assert final["LastUpdatedTime"] == stamp(200)  # deletions do not move the record cursor
     # The next window starts ten minutes before this call: the tombstone inside it is remembered.
     watermark = datetime.fromisoformat(final["deletions_since"])
     assert timedelta(minutes=9) < datetime.now(UTC) - watermark < timedelta(minutes=11)
@@ -491,14 +501,158 @@ def test_check_explains_failures_in_plain_words(requests_mock: rm.Mocker, setup:
     assert expected in status.message and "Traceback" not in status.message
 
 
-def test_check_succeeds_and_discover_lists_both_streams_with_the_nested_cursor(requests_mock: rm.Mocker) -> None:
+def test_check_succeeds_and_discover_lists_both_streams_with_the_top_level_cursor(requests_mock: rm.Mocker) -> None:
     FakeQuickBooks(requests_mock)
     source = SourceQuickbooks()
     assert source.check(logger=__import__("logging").getLogger("test"), config=CONFIG).status.value == "SUCCEEDED"
     streams = {s.name: s for s in source.discover(__import__("logging").getLogger("test"), CONFIG).streams}
     assert set(streams) == {"customers", "invoices"}
     for stream in streams.values():
-        assert stream.default_cursor_field == ["MetaData", "LastUpdatedTime"]
+        assert stream.default_cursor_field == ["airbyte_cursor"] and stream.source_defined_cursor
+        assert "airbyte_cursor" in stream.json_schema["required"]
         assert stream.source_defined_primary_key == [["Id"]]
         assert [m.value for m in stream.supported_sync_modes] == ["full_refresh", "incremental"]
         assert {"status", DELETED_AT} <= set(stream.json_schema["properties"])
+
+
+# -- top-level fields: airbyte_cursor, _coperniq_project_id ----------------------------------------
+
+
+def linked_customer(i: int, second: int, project_id: int | None) -> dict[str, Any]:
+    row = customer(i, second)
+    if project_id is not None:
+        row["Notes"] = f"Gate code 1234\nCoperniq project #{project_id}"
+    return row
+
+
+def invoice_of(i: int, second: int, customer_id: str) -> dict[str, Any]:
+    row = invoice(i, second)
+    row["CustomerRef"] = {"value": customer_id}
+    return row
+
+
+def lookups(qbo: FakeQuickBooks) -> list[str]:
+    return [s for s in qbo.statements if s.startswith("SELECT Id, Notes FROM Customer")]
+
+
+def test_invoices_carry_the_project_of_their_customer_with_one_look_up_per_page(requests_mock: rm.Mocker) -> None:
+    customers = [linked_customer(1, 1, 501), linked_customer(2, 1, None), linked_customer(3, 1, 503)]
+    customers.append({**linked_customer(4, 1, 504), "Active": False})  # inactive customers are looked up too
+    invoices = [invoice_of(i, 10 + i, str(1 + i % 4)) for i in range(1, 2_101)]
+    qbo = FakeQuickBooks(requests_mock, customers=customers, invoices=invoices)
+    output = run("invoices")
+    records = [r.record.data for r in output.records]
+    assert len(records) == 2_100
+    expected = {"1": 501, "2": None, "3": 503, "4": 504}
+    # In-process the CDK's serializer leaves nulls out; the console script writes them (test below).
+    assert all(r.get("_coperniq_project_id") == expected[r["CustomerRef"]["value"]] for r in records)
+    assert all(r["airbyte_cursor"] == r["MetaData"]["LastUpdatedTime"] for r in records)
+    # Three pages of invoices, one look-up for the first; the later pages' customers are known by then.
+    assert len(lookups(qbo)) == 1
+    assert lookups(qbo)[0] == ("SELECT Id, Notes FROM Customer WHERE Id IN ('1', '2', '3', '4') "
+                               "AND Active IN (true, false) MAXRESULTS 1000")
+
+
+def test_customers_read_in_the_same_sync_need_no_look_up(requests_mock: rm.Mocker) -> None:
+    customers = [linked_customer(1, 1, 501), linked_customer(2, 1, 502)]
+    invoices = [invoice_of(1, 2, "1"), invoice_of(2, 3, "2"), invoice_of(3, 4, "9")]
+    qbo = FakeQuickBooks(requests_mock, customers=customers, invoices=invoices)
+    output = run("customers", "invoices")
+    projects = {r.record.data["Id"]: r.record.data.get("_coperniq_project_id")
+                for r in output.records if r.record.stream == "invoices"}
+    assert projects == {"1": 501, "2": 502, "3": None}  # customer 9 does not exist: null
+    assert lookups(qbo) == ["SELECT Id, Notes FROM Customer WHERE Id IN ('9') AND Active IN (true, false) "
+                            "MAXRESULTS 1000"]
+
+
+def test_a_state_keyed_on_airbyte_cursor_and_a_catalog_naming_the_nested_cursor_still_read(
+        requests_mock: rm.Mocker) -> None:
+    qbo = FakeQuickBooks(requests_mock, customers=[customer(i, i * 200) for i in range(1, 6)])
+    output = run("customers", state=state_of(customers={"airbyte_cursor": stamp(600), "ids": ["3"]}))
+    assert ids_of(output) == ["4", "5"]  # the catalog built above names MetaData.LastUpdatedTime
+    assert f">= '{stamp(600 - 120)}'" in qbo.pages()[0]
+    assert states_of(output, "customers")[-1]["LastUpdatedTime"] == stamp(1000)
+
+
+def test_the_console_script_writes_a_null_project_id_the_cdk_serializer_leaves_out() -> None:
+    from source_quickbooks.run import with_null_project_id
+
+    line = '{"type":"RECORD","record":{"stream":"invoices","data":{"Id":"1"},"emitted_at":1}}'
+    assert json.loads(with_null_project_id(line))["record"]["data"] == {"Id": "1", "_coperniq_project_id": None}
+    linked = ('{"type":"RECORD","record":{"stream":"invoices","data":{"Id":"1","_coperniq_project_id":7},'
+              '"emitted_at":1}}')
+    customer_line = '{"type":"RECORD","record":{"stream":"customers","data":{"Id":"1"},"emitted_at":1}}'
+    assert with_null_project_id(linked) == linked and with_null_project_id(customer_line) == customer_line
+
+
+# -- late commits ------------------------------------------------------------------------------------
+
+
+def test_a_row_stamped_before_the_cursor_but_visible_only_later_is_read_by_the_next_sync_once(
+        requests_mock: rm.Mocker) -> None:
+    qbo = FakeQuickBooks(requests_mock, customers=[customer(i, i) for i in range(1, 6)])
+    first = run("customers")
+    assert ids_of(first) == ["1", "2", "3", "4", "5"]
+    late = customer(9, 4)  # stamped a second before the cursor, committed after the read
+    qbo.tables["Customer"]["9"] = late
+    second = run("customers", state=state_of(customers=states_of(first, "customers")[-1]))
+    assert ids_of(second) == ["9"]  # only the late row: the others of the window are remembered
+    third = run("customers", state=state_of(customers=states_of(second, "customers")[-1]))
+    assert ids_of(third) == []
+    assert states_of(third, "customers")[-1]["recent"] == {stamp(1): {"1": "0"}, stamp(2): {"2": "0"},
+                                                           stamp(3): {"3": "0"}, stamp(4): {"4": "0", "9": "0"}}
+
+
+# -- change data capture: one entity per call, a full answer is cut off ------------------------------
+
+
+class CutOffCdc:
+    """A CDC endpoint that answers at most 1,000 objects, oldest first or (``shuffled``) in any order."""
+
+    def __init__(self, mocker: rm.Mocker, objects: list[dict[str, Any]], shuffled: bool = False) -> None:
+        self.objects, self.shuffled = objects, shuffled
+        self.asked: list[dict[str, list[str]]] = []
+        mocker.get(f"{API}/cdc", json=self._answer)
+
+    def _answer(self, request: Any, context: Any) -> dict[str, Any]:
+        query = parse_qs(urlparse(request.url).query)
+        self.asked.append(query)
+        since = qbo_query.parse_instant(query["changedSince"][0], PACIFIC)
+        rows = [o for o in self.objects if qbo_query.parse_instant(o["MetaData"]["LastUpdatedTime"], PACIFIC) >= since]
+        rows = sorted(rows, key=lambda o: (-int(o["Id"]) if self.shuffled else 0,
+                                           qbo_query.parse_instant(o["MetaData"]["LastUpdatedTime"], PACIFIC)))
+        return {"CDCResponse": [{"QueryResponse": [{"Invoice": copy.deepcopy(rows[:1000])}]}]}
+
+
+def cdc_objects(now: datetime) -> tuple[list[dict[str, Any]], list[str]]:
+    """1,500 invoices changed over the last 25 minutes, every 100th deleted."""
+    objects, deleted = [], []
+    for i in range(1, 1_501):
+        when = (now - timedelta(seconds=1_500 - i)).astimezone(MST).replace(microsecond=0).isoformat()
+        if i % 100 == 0:
+            objects.append({"Id": str(i), "status": "Deleted", "domain": "QBO", "MetaData": {"LastUpdatedTime": when}})
+            deleted.append(str(i))
+        else:
+            objects.append({**invoice(i, 0), "MetaData": {"LastUpdatedTime": when}})
+    return objects, deleted
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_full_cdc_answer_is_taken_as_cut_off_and_continued_and_checked(requests_mock: rm.Mocker,
+                                                                           shuffled: bool) -> None:
+    now = datetime.now(UTC)
+    objects, deleted = cdc_objects(now)
+    qbo = FakeQuickBooks(requests_mock, invoices=[o for o in objects if "status" not in o])
+    cdc = CutOffCdc(requests_mock, objects, shuffled=shuffled)
+    since = (now - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    state = {"LastUpdatedTime": objects[-1]["MetaData"]["LastUpdatedTime"], "deletions_since": since}
+    output = run("invoices", state=state_of(invoices=state))
+    tombstones = [r.record.data["Id"] for r in output.records if r.record.data.get(DELETED_AT)]
+    assert all(q["entities"] == ["Invoice"] for q in cdc.asked)  # one entity per call
+    assert len(cdc.asked) == 2  # the first answer was full: asked again from its latest stamp
+    assert any("COUNT(*)" in s and "< '" in s for s in qbo.statements)  # the cut answer was checked
+    warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN]
+    if shuffled:  # newest first: the first answer missed older objects, and the connector says so
+        assert any("deletions in that span may be missing" in w for w in warnings)
+    else:
+        assert sorted(tombstones, key=int) == deleted and not warnings
