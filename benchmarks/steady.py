@@ -187,7 +187,7 @@ def measure(projects: int, hours: int) -> dict[str, Any]:
     with make_coperniq(projects=projects, seed=61, daily_quota=None, per_second_limit=None) as coperniq, \
             make_quickbooks(customers=0, invoices=0, seed=61, throttle=False, time_scale=SCALE,
                             refresh_token_grace=86400) as quickbooks, frozen_heap():
-        sync = TwoWaySync(coperniq, quickbooks, inbound_config={"invoice_stages": [INVOICE_STAGE]},
+        sync = TwoWaySync(coperniq, quickbooks, invoice_stages=[INVOICE_STAGE],
                           launcher=PreloadedLauncher())
         started = time.perf_counter()
         with client_pacing(0):

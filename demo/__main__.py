@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(quickbooks.backend.customers)} customers and {len(quickbooks.backend.invoices)} invoices "
               "already on the books\n")
         sync = TwoWaySync(coperniq, quickbooks, outbound_config=ON_HOLD,
-                          inbound_config={"invoice_stages": [INVOICE_STAGE]})
+                          invoice_stages=[INVOICE_STAGE])
         rounds: list[Round] = []
 
         rounds.append(sync.round())

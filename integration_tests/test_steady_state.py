@@ -44,7 +44,7 @@ def _two_way(coperniq_sandbox_factory: Any, qbo_sandbox_factory: Any, seed: int,
     return TwoWaySync(coperniq_sandbox_factory(projects=projects, seed=seed, daily_quota=None),
                       qbo_sandbox_factory(customers=6, invoices=8, seed=seed, throttle=False,
                                           refresh_token_grace=86400),
-                      inbound_config={"invoice_stages": [INVOICE_STAGE]}, launcher=launcher)
+                      invoice_stages=[INVOICE_STAGE], launcher=launcher)
 
 
 @pytest.mark.parametrize("seed", [101, 202, 303])
