@@ -124,19 +124,19 @@ def main(argv: list[str] | None = None) -> int:
         problems = disagreements(Snapshot.of(sync))
         if failed:
             print("Some rounds reported errors; see above.")
-            return 1
         if not crossed:
             print("Round 3 did not carry every change across (see above).")
-            return 1
         if problems:
             print(f"The two systems disagree on {len(problems)} fields of linked records, e.g.:")
             print("\n".join(f"  {line}" for line in problems[:10]))
-            return 1
-        print("Every linked project and customer, and every invoice, agree field by field.")
+        else:
+            print("Every linked project and customer, and every invoice, agree field by field.")
         if any(q != (0, 0) for q in quiet):
             print(f"The quiet rounds wrote {quiet} (QuickBooks, Coperniq); they should have written nothing.")
+        else:
+            print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
+        if failed or not crossed or problems or any(q != (0, 0) for q in quiet):
             return 1
-        print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
     return 0
 
 
