@@ -46,10 +46,8 @@ def _run_script(script_name: str, argv: list[str], stdin_path: str, stdout_path:
         _entry_point(script_name).load()()
     except SystemExit as exit_:
         code = exit_.code
-    except BaseException:  # noqa: BLE001 - a crash is reported the way the interpreter would
-        import traceback
-
-        traceback.print_exc()
+    except BaseException:  # noqa: BLE001 - a crash is reported the way the interpreter would:
+        sys.excepthook(*sys.exc_info())  # the CDK's hook prints it as a TRACE message, as in a process of its own
         code = 1
     finally:
         sys.stdout.flush()
