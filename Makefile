@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint bench fault-tolerance lock clean
 
-$(STAMP): pyproject.toml
+# The development environment installs the runtime at the versions requirements.lock pins (the ones the
+# images get), so a fresh clone next month tests what the images run.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -36,6 +36,7 @@ from mapping.links import (
     title_from_display_name,
 )
 from mapping.people import join_name, same_email, same_phone, split_name
+from mapping.qbd import online_record
 from mapping.qbo_to_coperniq import (
     contact_changes,
     coperniq_invoice_changes,
@@ -113,6 +114,7 @@ class CoperniqWriter:
         if stream not in STREAMS:
             self.report.skip(stream, record.get("Id"), f"unknown stream {stream!r}; expected customers or invoices")
             return
+        record = online_record(stream, dict(record))  # QuickBooks Desktop records arrive in qbXML names
         record_id = record.get("Id")
         if not isinstance(record_id, str | int) or isinstance(record_id, bool) or not str(record_id).strip():
             self.report.skip(stream, record_id, "record has no QuickBooks `Id`")

@@ -24,7 +24,7 @@ from mapping.links import (
     project_id_from_notes,
     strip_links,
 )
-from mapping.people import first_email, qbo_phone, same_email, same_phone, split_name
+from mapping.people import business_title, first_email, qbo_phone, same_email, same_phone, split_contact_name
 from mapping.values import (
     UnmappableRecord,
     decimal_number,
@@ -107,7 +107,12 @@ def customer_fields(project: dict | None, contact: dict | None, currency: str = 
             fields["BillAddr"] = bill_addr
         if project.get("id") is not None:
             fields["Notes"] = customer_notes_with_link(None, project["id"])
-    given, family = split_name(optional_text(contact.get("name"), "name"))
+    # CompanyName (issue 11): a business contact's name, else a project titled like an organisation.
+    company, given, family = split_contact_name(optional_text(contact.get("name"), "name"))
+    if company is None and project:
+        company = business_title(optional_text(project.get("title"), "title"))
+    if company:
+        fields["CompanyName"] = company
     if given:
         fields["GivenName"] = given
     if family:
@@ -263,7 +268,7 @@ def _changed(key: str, current: Any, desired: Any) -> bool:
         return _text((current or {}).get("value")) != _text((desired or {}).get("value"))
     if key in ("DueDate", "TxnDate"):
         return date_part(current) != date_part(desired)
-    if key in ("GivenName", "FamilyName", "DocNumber"):
+    if key in ("GivenName", "FamilyName", "CompanyName", "DocNumber"):
         return (current or "") != (desired or "")  # names exactly: a re-cased name is a real edit
     return current != desired
 

@@ -28,7 +28,8 @@ QBO_INVOICE_MARKER = "QuickBooks invoice #{}"
 
 _PROJECT_RE = re.compile(r"\bCoperniq\s+project\s*#\s*(\d+)\b", re.I)
 _INVOICE_RE = re.compile(r"\bCoperniq\s+invoice\s*#\s*(\d+)\b", re.I)
-_QBO_INVOICE_RE = re.compile(r"\bQuickBooks\s+invoice\s*#\s*(\d+)\b", re.I)
+# Online Ids are numbers; Desktop TxnIDs are "<hex counter>-<unix time>" (e.g. 1A2-1446676743).
+_QBO_INVOICE_RE = re.compile(r"\bQuickBooks\s+invoice\s*#\s*([0-9A-Fa-f]+-\d+|\d+)\b", re.I)
 _DISPLAY_SUFFIX_RE = re.compile(r" \(Coperniq #(\d+)\)$")
 _ALL_MARKERS = (_PROJECT_RE, _INVOICE_RE, _QBO_INVOICE_RE)
 

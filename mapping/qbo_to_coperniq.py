@@ -21,7 +21,7 @@ from mapping.links import (
     strip_links,
     title_from_display_name,
 )
-from mapping.people import join_name, qbo_phone, same_email, same_phone, split_name
+from mapping.people import contact_name, qbo_phone, same_contact_name, same_email, same_phone
 from mapping.values import UnmappableRecord, money_amount, optional_date, optional_object, optional_text
 
 INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
@@ -87,7 +87,8 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
     full body; ``name`` is required there and falls back to the DisplayName.
     """
     given, family = _name_parts(customer)
-    name = join_name(given, family)
+    company = _clean(optional_text(customer.get("CompanyName"), "CompanyName"))  # issue 11: business contacts
+    name = contact_name(given, family, company, contact.get("name") if contact else None)
     email = _clean((optional_object(customer.get("PrimaryEmailAddr"), "PrimaryEmailAddr") or {}).get("Address"))
     phone = _clean((optional_object(customer.get("PrimaryPhone"), "PrimaryPhone") or {}).get("FreeFormNumber"))
     if contact is None:
@@ -99,7 +100,8 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
             body["phones"] = [phone]
         return body
     changes: dict[str, Any] = {}
-    if name and name != _clean(contact.get("name")) and split_name(contact.get("name")) != (given, family):
+    if name and name != _clean(contact.get("name")) and not same_contact_name(contact.get("name"), given, family,
+                                                                            company):
         changes["name"] = name
     emails = [item for item in contact.get("emails") or [] if isinstance(item, str)]
     if email and not any(same_email(item, email) for item in emails):

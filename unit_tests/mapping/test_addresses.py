@@ -1,9 +1,18 @@
 """Project.address (one string) <-> Customer.BillAddr (QuickBooks PhysicalAddress)."""
 
+from pathlib import Path
+
 import pytest
 
 from mapping import addresses
-from mapping.addresses import format_address, normalize_text, parse_us_address, same_address, state_code
+from mapping.addresses import (
+    format_address,
+    normalize_text,
+    parse_address,
+    parse_us_address,
+    same_address,
+    state_code,
+)
 
 
 def us(line1=None, line2=None, city=None, state=None, postal=None, country="US"):
@@ -164,9 +173,6 @@ FALLBACK = [
     pytest.param(
         "John Smith 123 Main St Austin TX 78701", "John Smith 123 Main St Austin TX 78701", id="recipient-not-dropped"
     ),
-    pytest.param(
-        "123 Main St, Toronto, ON M5V 2T6, Canada", "123 Main St, Toronto, ON M5V 2T6, Canada", id="foreign-country"
-    ),
     pytest.param("123 Main St, Austin, XX 78701", "123 Main St, Austin, XX 78701", id="unknown-state"),
     pytest.param("123 Main St, Austin, TX 7870", "123 Main St, Austin, TX 7870", id="four-digit-zip"),
     pytest.param(
@@ -268,14 +274,14 @@ def test_one_round_trip_is_a_fixed_point(text):
 
 
 def test_structured_result_that_would_not_survive_a_round_trip_falls_back(monkeypatch):
-    real_tag = addresses.usaddress.tag
+    real_parse = addresses.usaddress.parse
 
-    def unstable_tag(text):
+    def unstable_parse(text):
         if text == "1 Main Austin":  # pretend usaddress reads our own formatting differently
-            return {"Recipient": text}, "Ambiguous"
-        return real_tag(text)
+            return [(token, "Recipient") for token in text.split()]
+        return real_parse(text)
 
-    monkeypatch.setattr(addresses.usaddress, "tag", unstable_tag)
+    monkeypatch.setattr(addresses.usaddress, "parse", unstable_parse)
     assert parse_us_address("1 main austin") == {"Line1": "1 main austin"}
     assert parse_us_address(format_address(parse_us_address("1 main austin"))) == {"Line1": "1 main austin"}
 
@@ -355,3 +361,175 @@ def test_normalize_text_is_idempotent():
 def test_same_address(a, b, same):
     assert same_address(a, b) is same
     assert same_address(b, a) is same
+
+
+# Corpora of addresses as people type them (commas or not, any case, spelled-out states and provinces,
+# French street types, floors and other USPS Publication 28 unit designators, PO boxes, rural routes),
+# one per line: text | Line1 | Line2 | City | state or province | PostalCode.
+CORPORA = Path(__file__).parent
+
+
+def _corpus(name: str, country: str) -> list[tuple[str, dict]]:
+    rows = []
+    for line in (CORPORA / name).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, line1, line2, city, region, postal = (cell.strip() for cell in line.split("|"))
+        cells = {"Line1": line1, "Line2": line2, "City": city, "CountrySubDivisionCode": region, "PostalCode": postal}
+        expected = {key: value for key, value in cells.items() if value}
+        if country != "US" or region:
+            expected["Country"] = country
+        rows.append((text, expected))
+    return rows
+
+
+US_CORPUS = _corpus("addresses_us.psv", "US")
+CA_CORPUS = _corpus("addresses_ca.psv", "Canada")
+
+
+@pytest.mark.parametrize(
+    ("corpus", "target"),
+    [(US_CORPUS, 0.98), (CA_CORPUS, 0.95)],
+    ids=["us-at-least-98-percent", "ca-at-least-95-percent"],
+)
+def test_corpus_parse_rate(corpus, target):
+    wrong = [(text, parse_address(text), expected) for text, expected in corpus if parse_address(text) != expected]
+    rate = 1 - len(wrong) / len(corpus)
+    assert len(corpus) >= 100
+    assert rate >= target, f"{rate:.1%} parsed right; wrong: {wrong}"
+
+
+@pytest.mark.parametrize("corpus", [US_CORPUS, CA_CORPUS], ids=["us", "ca"])
+def test_corpus_round_trip_is_a_fixed_point(corpus):
+    for text, _ in corpus:
+        once = parse_address(text)
+        assert parse_address(format_address(once)) == once, text
+
+
+def ca(line1=None, line2=None, city=None, province=None, postal=None):
+    fields = {"Line1": line1, "Line2": line2, "City": city, "CountrySubDivisionCode": province, "PostalCode": postal}
+    return {**{key: value for key, value in fields.items() if value is not None}, "Country": "Canada"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "1234 rue Sainte-Catherine O, Montréal, QC H3G 1P1",
+            ca("1234 rue Sainte-Catherine O", None, "Montréal", "QC", "H3G 1P1"),
+            id="french-street-type",
+        ),
+        pytest.param(
+            "100 King St W, Suite 5600, Toronto ON M5X1C9",
+            ca("100 King St W", "Suite 5600", "Toronto", "ON", "M5X 1C9"),
+            id="postal-code-without-space",
+        ),
+        pytest.param(
+            "55 boulevard René-Lévesque Est, bureau 300, Québec (Québec) G1R 5J6",
+            ca("55 boulevard René-Lévesque Est", "bureau 300", "Québec", "QC", "G1R 5J6"),
+            id="french-unit-province-in-parentheses",
+        ),
+        pytest.param(
+            "200 Burrard Street, Vancouver, British Columbia V6C 3L6",
+            ca("200 Burrard Street", None, "Vancouver", "BC", "V6C 3L6"),
+            id="spelled-out-province",
+        ),
+        pytest.param(
+            "1 yonge st toronto m5e 1e5 canada",
+            ca("1 Yonge St", None, "Toronto", "ON", "M5E 1E5"),
+            id="province-from-postal-code",
+        ),
+        pytest.param(
+            "1000, rue De La Gauchetière Ouest, Montréal (Québec) H3B 4W5",
+            ca("1000 rue De La Gauchetière Ouest", None, "Montréal", "QC", "H3B 4W5"),
+            id="comma-after-civic-number",
+        ),
+        pytest.param("1 Yonge St, Toronto, ON", ca("1 Yonge St", None, "Toronto", "ON"), id="no-postal-code"),
+        pytest.param(
+            "PO Box 7000, Station Main, Sudbury ON P3E 4N8",
+            ca("PO Box 7000, Station Main", None, "Sudbury", "ON", "P3E 4N8"),
+            id="postal-station",
+        ),
+        pytest.param(
+            "123 Main St, Ontario, CA 91761",
+            us("123 Main St", None, "Ontario", "CA", "91761"),
+            id="ontario-california-is-us",
+        ),
+        pytest.param(
+            "350 Fifth Avenue 15th Floor New York NY 10118",
+            us("350 Fifth Avenue", "15th Floor", "New York", "NY", "10118"),
+            id="us-floor-no-commas",
+        ),
+    ],
+)
+def test_canadian_and_floor_addresses(text, expected):
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "10 Downing St, London SW1A 2AA, UK",
+            {"Line1": "10 Downing St, London SW1A 2AA", "Country": "United Kingdom"},
+            id="uk",
+        ),
+        pytest.param(
+            "Friedrichstraße 43, 10117 Berlin, Deutschland",
+            {"Line1": "Friedrichstraße 43, 10117 Berlin", "Country": "Germany"},
+            id="germany-by-its-own-name",
+        ),
+        pytest.param(
+            "Av. Reforma 222, Juárez, 06600 Ciudad de México, CDMX, México",
+            {"Line1": "Av. Reforma 222, Juárez, 06600 Ciudad de México, CDMX", "Country": "Mexico"},
+            id="mexico-accented",
+        ),
+        pytest.param("PO Box 5, Canada", {"Line1": "PO Box 5", "Country": "Canada"}, id="canada-not-structured"),
+        pytest.param("Rue 5, Somewhere, Atlantis", {"Line1": "Rue 5, Somewhere, Atlantis"}, id="unknown-country"),
+    ],
+)
+def test_other_countries_keep_every_part(text, expected):
+    parsed = parse_address(text)
+    assert parsed == expected
+    assert parse_address(format_address(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("addr", "text"),
+    [
+        pytest.param(
+            ca("1234 rue Sainte-Catherine O", None, "Montréal", "QC", "H3G 1P1"),
+            "1234 rue Sainte-Catherine O, Montréal, QC H3G 1P1, Canada",
+            id="canada",
+        ),
+        pytest.param(
+            {"Line1": "1 Yonge St", "City": "Toronto", "CountrySubDivisionCode": "ON", "Country": "CA"},
+            "1 Yonge St, Toronto, ON, Canada",
+            id="country-code-written-as-name",
+        ),
+        pytest.param({"Line1": "Friedrichstraße 43", "Country": "DEU"}, "Friedrichstraße 43, Germany", id="alpha-3"),
+    ],
+)
+def test_format_names_the_country(addr, text):
+    assert format_address(addr) == text
+
+
+def test_same_address_country_spellings_and_postal_spacing():
+    ours = ca("1 Yonge St", None, "Toronto", "ON", "M5E 1E5")
+    theirs = {**ours, "Country": "CA", "PostalCode": "M5E1E5"}
+    assert same_address(ours, theirs)
+    assert not same_address(ours, {**ours, "PostalCode": "M5E 1E6"})
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Québec", "QC"), ("quebec", "QC"), ("(Québec)", "QC"), ("QC", "QC"), ("Colombie-Britannique", "BC"),
+     ("Newfoundland and Labrador", "NL"), ("P.E.I.", None), ("Texas", None), (None, None)],
+)  # fmt: skip
+def test_province_code(text, code):
+    assert addresses.province_code(text) == code
+
+
+def test_weak_province_abbreviations_only_where_canadian():
+    assert addresses.province_code("P.E.I.", weak=True) == "PE"
+    assert addresses.province_code("Man.", weak=True) == "MB"

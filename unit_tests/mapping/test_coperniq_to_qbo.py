@@ -118,7 +118,8 @@ def test_customer_fields_omit_what_coperniq_lacks():
         {"name": "Sunrise Roofing LLC", "emails": [], "phones": []},
         currency="CAD",
     )
-    assert fields == {"DisplayName": "Lee", "Notes": "Coperniq project #5", "CurrencyRef": {"value": "CAD"}}
+    assert fields == {"DisplayName": "Lee", "Notes": "Coperniq project #5", "CompanyName": "Sunrise Roofing LLC",
+                      "CurrencyRef": {"value": "CAD"}}  # a business contact: CompanyName, no person names
 
 
 def test_customer_fields_contact_only():

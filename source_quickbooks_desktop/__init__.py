@@ -1,0 +1,1 @@
+"""source-quickbooks-desktop: QuickBooks Desktop customers and invoices, read from the bridge's mirror."""
