@@ -582,6 +582,16 @@ class SteadyState:
         self.reports.append(report)
         return report
 
+    def from_scratch(self) -> RoundReport:
+        """A sync from scratch (an Airbyte reset: no state) after the rounds: both systems agree, so it
+        must write nothing (issue 10, item 11)."""
+        agreed = bool(self.reports) and not any("differs" in p or "not in" in p for p in self.reports[-1].problems)
+        self.sync.reset()
+        report = self.round(0)  # a round with no edits: it must write nothing
+        cause = " [item 11]" if agreed else " (the systems disagreed before it: it may be mending that)"
+        report.problems = [f"sync from scratch: {p}{cause if 'no edits wrote' in p else ''}" for p in report.problems]
+        return report
+
     def run(self, rounds: int) -> list[RoundReport]:
         """Round 1 is the first sync; then edits and a quiet round in turn."""
         self.round(0)
