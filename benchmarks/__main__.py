@@ -17,7 +17,8 @@ Sections (what each measures is in its module's docstring and in docs/benchmarks
                 Intuit's metered reads.
 
 A full run (all sections, not ``--quick``) also writes the table into docs/benchmarks.md (between
-its ``bench:table`` markers) and redraws docs/benchmarks.png; ``--no-docs`` leaves both alone.
+its ``bench:table`` markers) and redraws docs/benchmarks.png; ``python -m benchmarks steady`` alone
+writes its own ``bench:steady`` block; ``--no-docs`` leaves them alone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 PNG = ROOT / "docs" / "benchmarks.png"
 RESULTS = Path(__file__).resolve().parent / ".cache" / "results.json"
 BEGIN, END = "<!-- bench:table -->", "<!-- /bench:table -->"
+STEADY_BEGIN, STEADY_END = "<!-- bench:steady -->", "<!-- /bench:steady -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,18 +79,24 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.write_text(json.dumps({name: r.data for name, r in results.items()}, indent=1, default=str))
     if not args.quick and not args.only and not args.no_docs:
         write_docs(report, {name: r.data for name, r in results.items()})
+    elif args.only == ["steady"] and not args.quick and not args.no_docs:
+        write_block(report, STEADY_BEGIN, STEADY_END)  # the steady state, run alone, has a block of its own
     return 0
 
 
+def write_block(report: str, begin: str, end: str) -> None:
+    text = DOC.read_text() if DOC.exists() else ""
+    if begin not in text or end not in text:
+        print(f"{DOC.relative_to(ROOT)} has no {begin} block: table not written", file=sys.stderr)
+        return
+    before, rest = text.split(begin, 1)
+    _, after = rest.split(end, 1)
+    DOC.write_text(f"{before}{begin}\n```\n{report}\n```\n{end}{after}")
+    print(f"table written to {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
 def write_docs(report: str, data: dict) -> None:
-    if DOC.exists() and BEGIN in DOC.read_text() and END in DOC.read_text():
-        text = DOC.read_text()
-        before, rest = text.split(BEGIN, 1)
-        _, after = rest.split(END, 1)
-        DOC.write_text(f"{before}{BEGIN}\n```\n{report}\n```\n{END}{after}")
-        print(f"table written to {DOC.relative_to(ROOT)}", file=sys.stderr)
-    else:
-        print(f"{DOC.relative_to(ROOT)} has no {BEGIN} block: table not written", file=sys.stderr)
+    write_block(report, BEGIN, END)
     if plot.available():
         plot.plot(data, PNG)
         print(f"plot written to {PNG.relative_to(ROOT)}", file=sys.stderr)
