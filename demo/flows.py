@@ -15,7 +15,7 @@ from sandboxes.coperniq import CoperniqSandbox
 from sandboxes.quickbooks import QuickBooksSandbox
 
 QBO_WRITES = r"/(batch|customer|invoice)$"
-QBO_READS = r"/(query|cdc|companyinfo/\d+|customer/\d+|invoice/\d+)$"
+QBO_READS = r"/(query|cdc|preferences|companyinfo/\d+|customer/\d+|invoice/\d+)$"
 COPERNIQ_WRITES = r"^/v1/(projects|contacts|invoices)"
 
 

@@ -27,6 +27,7 @@ from coperniq.client import CoperniqClient
 from coperniq.errors import CoperniqError, CoperniqNotFound
 from destination_coperniq.lookups import ListedRecords
 from mapping.addresses import format_address
+from mapping.job_site import job_site_key
 from mapping.links import (
     display_name_matches,
     invoice_id_from_note,
@@ -288,7 +289,7 @@ class CoperniqWriter:
             self.report.skip("customers", customer["Id"], "no linked Coperniq project (its Notes carry no "
                              "'Coperniq project #ID' line); set unlinked_customers to upsert to match or create one")
             return
-        address = format_address(customer.get("BillAddr"))
+        address = format_address(customer.get(job_site_key(customer)))  # the job site (mapping/job_site.py)
         body: dict[str, Any] = {"title": title_from_display_name(customer.get("DisplayName"), 0) or
                                 f"QuickBooks customer {customer['Id']}",
                                 "address": [address] if address else []}

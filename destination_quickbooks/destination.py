@@ -15,6 +15,7 @@ from connector_core.destination import TolerantDestination, run_write
 from connector_core.sync_modes import require_honoured_modes
 from destination_quickbooks.writer import QuickBooksWriter
 from qbo.client import QuickBooksClient, client_from_config
+from qbo.company import probe_currency
 from qbo.errors import QuickBooksFault, describe_error
 from qbo.query import quote
 
@@ -54,8 +55,11 @@ class DestinationQuickbooks(TolerantDestination):
             client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
             company = client.company_info()
             item = find_sales_item(client, str(config.get("item_name") or DEFAULT_ITEM_NAME))
+            problem = probe_currency(client, config.get("currency"))  # a currency the company cannot use
         except (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError) as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=describe_error(error))
+        if problem is not None:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=problem)
         logger.info(f"Connected to QuickBooks company {company.get('CompanyName')!r} (realm {client.realm_id}); "
                     f"invoice lines are booked on {item.get('Name')!r} (item {item.get('Id')}).")
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)

@@ -42,6 +42,7 @@ from mapping.coperniq_to_qbo import (
     record_problem,
     shortened_title,
 )
+from mapping.invoice_numbers import doc_numbers_for_lookup, suffixed_doc_number
 from mapping.links import (
     clean_display_name,
     customer_notes_with_link,
@@ -51,8 +52,10 @@ from mapping.links import (
     suffixed_display_name,
     title_from_display_name,
 )
+from mapping.ownership import invoice_to_create, invoice_update
 from qbo.client import MAX_BATCH_ITEMS, QuickBooksClient, batch_item_fault
-from qbo.errors import DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
+from qbo.company import CompanySettings, currency_check, read_settings
+from qbo.errors import DUPLICATE_DOC_NUMBER, DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
 from qbo.query import in_list, quote
 
 LOOKUP_CHUNK = 500  # values per IN (...): queries go by POST, so no URL limit; answers page by 1,000
@@ -149,6 +152,7 @@ class QuickBooksWriter:
         self._facts: dict[int, ProjectFacts] = {}
         self._index: CustomerIndex | None = None
         self._item_ref: dict[str, str] | None = None
+        self._settings: CompanySettings | None = None
 
     # -- buffering -----------------------------------------------------------------------------
 
@@ -308,7 +312,9 @@ class QuickBooksWriter:
             desired["DisplayName"] = self._display_name(source_project.get("title") if source_project else None,
                                                         project_id, index, current)
         if current is None:
-            body = {**desired, "Notes": customer_notes_with_link(None, project_id)}
+            currency = self._company().currency_ref(desired.pop("CurrencyRef", {}).get("value"))
+            body = {**desired, **({"CurrencyRef": currency} if currency else {}),
+                    "Notes": customer_notes_with_link(None, project_id)}
             index.reserve(body["DisplayName"])  # a second project of the same title in this flush gets the suffix
             return Operation("Customer", "create", body, stream, record_id, project_id)
         desired.pop("CurrencyRef", None)  # settable only on create
@@ -373,6 +379,16 @@ class QuickBooksWriter:
             wanted.append(invoice)
         return wanted, update_only
 
+    def _company(self) -> CompanySettings:
+        """The company's preferences and terms, read once per run; a currency it cannot use stops the sync."""
+        if self._settings is None:
+            settings = read_settings(self.client)
+            problem = currency_check(self.client, settings, self.currency)
+            if problem is not None:
+                raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
+            self._settings = settings
+        return self._settings
+
     def _item(self) -> dict[str, str]:
         if self._item_ref is None:
             rows = self.client.query(f"SELECT * FROM Item WHERE Name = {quote(self.item_name)}").get("Item", [])
@@ -400,7 +416,8 @@ class QuickBooksWriter:
                     found.update((row["Id"], row) for row in page)
 
         old_customers = {str(c) for c in customer_ids} - self._new_customers
-        lookup("DocNumber", (str(i["uid"]) for i in invoices if i.get("uid") is not None))
+        # As sent, or "<uid>-C" after a duplicate number; with QuickBooks numbering invoices itself, by customer.
+        lookup("DocNumber", (n for i in invoices for n in doc_numbers_for_lookup(i.get("uid"))))
         lookup("CustomerRef", old_customers)
         by_coperniq: dict[int, dict[str, Any]] = {}
         for row in found.values():
@@ -414,6 +431,7 @@ class QuickBooksWriter:
 
     def _write_invoices(self, invoices: list[dict[str, Any]], update_only: set[int], index: CustomerIndex) -> None:
         item_ref = self._item()
+        company = self._company()
         customers = {i["record"]["id"]: index.by_project.get(i["record"]["id"]) for i in invoices}
         existing = self._existing_invoices(invoices, [c["Id"] for c in customers.values() if c])
         operations = []
@@ -428,18 +446,22 @@ class QuickBooksWriter:
                 continue
             try:
                 desired = invoice_fields(invoice, str(customer["Id"]), item_ref, customer.get("BillAddr"),
-                                         self.description_target)
+                                         self.description_target, ship_addr=customer.get("ShipAddr"),
+                                         terms=company.terms, send_doc_number=company.custom_txn_numbers)
             except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
                 self.report.reject("invoices", invoice["id"], f"cannot be mapped to QuickBooks: {error}")
                 continue
             current = existing.get(invoice["id"])
             if current is None:
-                operations.append(Operation("Invoice", "create", desired, "invoices", invoice["id"], invoice["id"]))
+                body = invoice_to_create(desired, self.description_target)  # with the sync baseline
+                operations.append(Operation("Invoice", "create", body, "invoices", invoice["id"], invoice["id"]))
                 continue
-            # The bill-to address is the customer's at the time of invoicing: an issued invoice keeps it
-            # when the customer moves (and a re-sync from scratch must not rewrite history).
+            # The bill-to and ship-to addresses are the customer's at the time of invoicing: an issued invoice
+            # keeps them when the customer moves (and a re-sync from scratch must not rewrite history).
             desired.pop("BillAddr", None)
-            changes = invoice_changes(current, desired)
+            desired.pop("ShipAddr", None)
+            # Only what Coperniq changed since the last sync (mapping/ownership.py): edits made in QuickBooks stay.
+            changes = invoice_update(current, desired, self.description_target)
             if not changes:
                 self.report.count("invoices", "unchanged")
                 continue
@@ -510,4 +532,13 @@ class QuickBooksWriter:
             if name != op.body["DisplayName"]:
                 return Operation(op.entity, op.operation, {**op.body, "DisplayName": name}, op.stream, op.record_id,
                                  op.key)
+        if fault.has_code(DUPLICATE_DOC_NUMBER) and op.entity == "Invoice" and op.operation == "create" \
+                and op.body.get("DocNumber"):
+            # The number is taken (a QuickBooks-numbered invoice or one typed by hand): "<uid>-C", once.
+            number = suffixed_doc_number(op.body["DocNumber"])
+            if number != op.body["DocNumber"]:
+                self.report.caveat(op.stream, op.record_id, f"QuickBooks already has an invoice numbered "
+                                   f"{op.body['DocNumber']}; this one is sent as {number}")
+                return Operation(op.entity, op.operation, {**op.body, "DocNumber": number}, op.stream,
+                                 op.record_id, op.key)
         return False

@@ -84,11 +84,11 @@ def test_a_customer_edited_by_the_bookkeeper_updates_its_project_and_contact_onc
     coperniq, quickbooks = synced
     customer = sorted(_linked(quickbooks), key=lambda c: int(c["Id"]))[0]
     project_id = int(customer["Notes"].rsplit("#", 1)[1].split()[0])
-    edited = quickbooks.backend.edit_customer(customer["Id"], DisplayName="Okafor Residence",
-                                              BillAddr={"Line1": "500 Congress Ave", "Line2": "Suite 200",
-                                                        "City": "Austin", "CountrySubDivisionCode": "TX",
-                                                        "PostalCode": "78701", "Country": "US"},
-                                              PrimaryPhone={"FreeFormNumber": "(512) 555-0142"})
+    moved = {"Line1": "500 Congress Ave", "Line2": "Suite 200", "City": "Austin", "CountrySubDivisionCode": "TX",
+             "PostalCode": "78701", "Country": "US"}
+    # Both addresses, as QuickBooks' "Same as billing address" box does: the ship-to one is the job site.
+    edited = quickbooks.backend.edit_customer(customer["Id"], DisplayName="Okafor Residence", BillAddr=moved,
+                                              ShipAddr=dict(moved), PrimaryPhone={"FreeFormNumber": "(512) 555-0142"})
     result = _write(tmp_path, coperniq, [edited])
     assert not result.errors
     project = coperniq.backend.get_project(project_id)

@@ -42,10 +42,11 @@ def test_changes_cross_once_and_the_next_rounds_write_nothing(two_way: TwoWaySyn
 
     customer = next(c for c in two_way.quickbooks.backend.customers.values()
                     if f"Coperniq project #{project_id}" in (c.get("Notes") or ""))
+    moved = {"Line1": "901 W Riverside Dr", "City": "Austin", "CountrySubDivisionCode": "TX", "PostalCode": "78704",
+             "Country": "US"}
+    # Both addresses, as QuickBooks' "Same as billing address" box does: the ship-to one is the job site.
     two_way.quickbooks.backend.edit_customer(customer["Id"], PrimaryPhone={"FreeFormNumber": "(737) 555-0199"},
-                                             BillAddr={"Line1": "901 W Riverside Dr", "City": "Austin",
-                                                       "CountrySubDivisionCode": "TX", "PostalCode": "78704",
-                                                       "Country": "US"})
+                                             BillAddr=moved, ShipAddr=dict(moved))
     qbo_writes, coperniq_writes = _round(two_way)
     assert coperniq_writes >= 1 and qbo_writes == 0
     project = two_way.coperniq.backend.get_project(project_id, include_archived=True)

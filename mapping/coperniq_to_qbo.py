@@ -7,11 +7,14 @@ bookkeeper filled in QuickBooks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from mapping.addresses import ADDRESS_KEYS, parse_us_address, same_address
+from mapping.invoice_numbers import doc_number, doc_number_matches
+from mapping.job_site import billing_follows_job_site
 from mapping.links import (
     DISPLAY_NAME_MAX,
     PRIVATE_NOTE_MAX,
@@ -25,6 +28,7 @@ from mapping.links import (
     strip_links,
 )
 from mapping.people import business_title, first_email, qbo_phone, same_email, same_phone, split_contact_name
+from mapping.terms import Term, sales_term_ref, term_for_dates
 from mapping.values import (
     UnmappableRecord,
     decimal_number,
@@ -105,6 +109,8 @@ def customer_fields(project: dict | None, contact: dict | None, currency: str = 
         bill_addr = parse_us_address(_address_text(project))
         if bill_addr:
             fields["BillAddr"] = bill_addr
+            # The project's address is the job site: QuickBooks' automated sales tax uses the ship-to address.
+            fields["ShipAddr"] = dict(bill_addr)
         if project.get("id") is not None:
             fields["Notes"] = customer_notes_with_link(None, project["id"])
     # CompanyName (issue 11): a business contact's name, else a project titled like an organisation.
@@ -217,25 +223,41 @@ def invoice_fields(
     item_ref: dict,
     bill_addr: dict | None,
     description_target: str = "CustomerMemo",
+    *,
+    ship_addr: dict | None = None,
+    terms: Iterable[Term] = (),
+    send_doc_number: bool = True,
 ) -> dict:
     """The QuickBooks Invoice for a Coperniq invoice.
 
     ``description_target`` decides where the Coperniq description goes (the seed's "terms/memo"):
     ``CustomerMemo`` (printed on the invoice, default) or ``PrivateNote`` (internal memo, before
     the link marker). ``PrivateNote`` always ends with ``Coperniq invoice #<id>``.
+    ``issueDate`` (else ``createdAt``) becomes ``TxnDate``; a due date that follows it by one of the company's ``terms``
+    adds that ``SalesTermRef`` (mapping/terms.py). ``send_doc_number`` False (the company numbers its
+    invoices itself) leaves ``DocNumber`` out. ``ship_addr``: the job site (the customer's ShipAddr).
     """
     if description_target not in DESCRIPTION_TARGETS:
         raise ValueError(f"description_target must be one of {DESCRIPTION_TARGETS}, not {description_target!r}")
     fields: dict[str, Any] = {"CustomerRef": {"value": str(customer_id)}}
-    if invoice.get("uid") is not None:
-        fields["DocNumber"] = str(invoice["uid"])[:DOC_NUMBER_MAX]
+    number = doc_number(invoice.get("uid"))
+    if number and send_doc_number:
+        fields["DocNumber"] = number
+    # Coperniq's Invoice as read has no issueDate (only InvoiceCreate takes one): its creation date stands for it.
+    issued = optional_date(invoice.get("issueDate") or invoice.get("createdAt"), "issueDate")
+    if issued:
+        fields["TxnDate"] = issued.isoformat()
     due = optional_date(invoice.get("dueDate"), "dueDate")
     if due:
         fields["DueDate"] = due.isoformat()
+    term = term_for_dates(terms, issued, due)
+    if term is not None:
+        fields["SalesTermRef"] = sales_term_ref(term)
     # Only the address itself: a customer's BillAddr also carries its own Id, Lat and Long.
-    address = {key: bill_addr[key] for key in ADDRESS_KEYS if bill_addr and bill_addr.get(key)}
-    if address:
-        fields["BillAddr"] = address
+    for key, source in (("BillAddr", bill_addr), ("ShipAddr", ship_addr)):
+        address = {part: source[part] for part in ADDRESS_KEYS if source and source.get(part)}
+        if address:
+            fields[key] = address
     description = strip_links(optional_text(invoice.get("description"), "description"))
     if description_target == "CustomerMemo":
         if description:
@@ -268,7 +290,9 @@ def _changed(key: str, current: Any, desired: Any) -> bool:
         return _text((current or {}).get("value")) != _text((desired or {}).get("value"))
     if key in ("DueDate", "TxnDate"):
         return date_part(current) != date_part(desired)
-    if key in ("GivenName", "FamilyName", "CompanyName", "DocNumber"):
+    if key == "DocNumber":
+        return not doc_number_matches(current, desired)  # also "1042-C", the number after a duplicate (6140)
+    if key in ("GivenName", "FamilyName", "CompanyName"):
         return (current or "") != (desired or "")  # names exactly: a re-cased name is a real edit
     return current != desired
 
@@ -286,7 +310,7 @@ def customer_changes(current: dict, desired: dict) -> dict:
     appends the marker.
     """
     changes: dict[str, Any] = {}
-    for key, value in desired.items():
+    for key, value in billing_follows_job_site(current, desired).items():
         if key == "CurrencyRef":
             continue
         if key == "DisplayName":

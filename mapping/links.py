@@ -27,7 +27,8 @@ INVOICE_MARKER = "Coperniq invoice #{}"
 QBO_INVOICE_MARKER = "QuickBooks invoice #{}"
 
 _PROJECT_RE = re.compile(r"\bCoperniq\s+project\s*#\s*(\d+)\b", re.I)
-_INVOICE_RE = re.compile(r"\bCoperniq\s+invoice\s*#\s*(\d+)\b", re.I)
+# The invoice marker may carry the sync baseline (mapping/ownership.py): removed with the marker.
+_INVOICE_RE = re.compile(r"\bCoperniq\s+invoice\s*#\s*(\d+)\b(?:[ \t]*\[sync[^\]\n]*\])?", re.I)
 # Online Ids are numbers; Desktop TxnIDs are "<hex counter>-<unix time>" (e.g. 1A2-1446676743).
 _QBO_INVOICE_RE = re.compile(r"\bQuickBooks\s+invoice\s*#\s*([0-9A-Fa-f]+-\d+|\d+)\b", re.I)
 _DISPLAY_SUFFIX_RE = re.compile(r" \(Coperniq #(\d+)\)$")
@@ -76,9 +77,11 @@ def project_id_from_notes(notes: str | None) -> int | None:
     return int(found) if found else None
 
 
-def invoice_note_with_link(note: str | None, invoice_id: int) -> str:
-    """Invoice.PrivateNote keeping its text, ending with exactly one Coperniq invoice marker line."""
-    return _with_marker(note, INVOICE_MARKER.format(invoice_id), _INVOICE_RE, PRIVATE_NOTE_MAX)
+def invoice_note_with_link(note: str | None, invoice_id: int, sync_tag: str | None = None) -> str:
+    """Invoice.PrivateNote keeping its text, ending with exactly one Coperniq invoice marker line
+    (followed, on that line, by the sync baseline ``sync_tag`` when given)."""
+    marker = INVOICE_MARKER.format(invoice_id) + (f" {sync_tag}" if sync_tag else "")
+    return _with_marker(note, marker, _INVOICE_RE, PRIVATE_NOTE_MAX)
 
 
 def invoice_id_from_note(note: str | None) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from mapping.addresses import format_address, parse_us_address, same_address
 from mapping.coperniq_to_qbo import cents, date_part, money
+from mapping.job_site import job_site_key
 from mapping.links import (
     DISPLAY_NAME_MAX,
     description_with_qbo_link,
@@ -22,6 +23,7 @@ from mapping.links import (
     title_from_display_name,
 )
 from mapping.people import contact_name, qbo_phone, same_contact_name, same_email, same_phone
+from mapping.terms import qbo_invoice_terms, with_terms_line
 from mapping.values import UnmappableRecord, money_amount, optional_date, optional_object, optional_text
 
 INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
@@ -59,7 +61,9 @@ def project_changes(customer: dict, project: dict, project_id: int) -> dict:
         title = title_from_display_name(display_name, project_id)
         if title and title != project.get("title"):
             changes["title"] = title
-    bill_addr = optional_object(customer.get("BillAddr"), "BillAddr")
+    # The project's address is the job site: the customer's ShipAddr, else its BillAddr (mapping/job_site.py).
+    site = job_site_key(customer)
+    bill_addr = optional_object(customer.get(site), site)
     text = format_address(dict(bill_addr) if bill_addr else None)
     if text:
         current = _project_address(project)
@@ -158,9 +162,12 @@ def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
                 "description": f"QuickBooks invoice {number}",
             }
         ],
-        "description": description_with_qbo_link(memo, invoice.get("Id")),
         "status": invoice_status(total, balance, None),
     }
+    # The seed's "Invoice terms <-> description": the memo, then ``Terms: Net 30``, then the link line.
+    terms = qbo_invoice_terms(invoice, optional_date(invoice.get("TxnDate"), "TxnDate"),
+                              optional_date(invoice.get("DueDate"), "DueDate"))
+    fields["description"] = description_with_qbo_link(with_terms_line(memo, terms), invoice.get("Id"))
     due = _midnight_utc(invoice.get("DueDate"), "DueDate")
     if due:
         fields["dueDate"] = due

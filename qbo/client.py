@@ -143,6 +143,10 @@ class QuickBooksClient:
     def company_info(self) -> dict[str, Any]:
         return self._request("GET", f"/companyinfo/{self.realm_id}")["CompanyInfo"]
 
+    def preferences(self) -> dict[str, Any]:
+        """The company's ``Preferences`` (currency, custom transaction numbers, sales form settings)."""
+        return self._request("GET", "/preferences")["Preferences"]
+
     def cdc(self, entities: Sequence[str], changed_since: str) -> dict[str, list[dict[str, Any]]]:
         """Changed (and deleted) objects per entity since ``changed_since`` (at most 30 days back)."""
         body = self._request("GET", "/cdc", params={"entities": ",".join(entities), "changedSince": changed_since})

@@ -53,6 +53,10 @@ class QuickBooksSandbox:
         requestid_ttl: float = 3600.0,
         custom_fields: dict[str, str] | None = None,
         check_duplicate_doc_number: bool = False,
+        home_currency: str = "USD",
+        multicurrency: bool = False,
+        currencies: tuple[str, ...] = (),
+        custom_txn_numbers: bool = True,
         quiet: bool = True,
     ) -> None:
         self.realm_id = str(realm_id)
@@ -63,6 +67,8 @@ class QuickBooksSandbox:
         self._seed_args = {"customers": customers, "invoices": invoices, "seed": seed}
         self._backend_args: dict[str, Any] = {
             "custom_fields": custom_fields, "check_duplicate_doc_number": check_duplicate_doc_number,
+            "home_currency": home_currency, "multicurrency": multicurrency, "currencies": tuple(currencies),
+            "custom_txn_numbers": custom_txn_numbers,
         }
         self.oauth = OAuthServer(self.clock, access_token_ttl, refresh_token_grace)
         self.oauth.register_client(client_id, client_secret)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -361,6 +361,10 @@ class RealmBackend:
         inactive_name_suffix: str = " (deleted)",
         auto_doc_number: bool = True,
         check_duplicate_doc_number: bool = False,
+        home_currency: str = "USD",
+        multicurrency: bool = False,
+        currencies: Iterable[str] = (),
+        custom_txn_numbers: bool = True,
     ) -> None:
         self.realm_id = realm_id
         self.clock = clock or Clock()
@@ -369,6 +373,11 @@ class RealmBackend:
         self.inactive_name_suffix = inactive_name_suffix
         self.auto_doc_number = auto_doc_number
         self.check_duplicate_doc_number = check_duplicate_doc_number
+        # Preferences.CurrencyPrefs: the home currency, and whether other currencies may be used at all.
+        self.home_currency = home_currency
+        self.multicurrency = multicurrency
+        # Preferences.SalesFormsPrefs.CustomTxnNumbers: off, QBO numbers every new sale itself.
+        self.custom_txn_numbers = custom_txn_numbers
         self.lock = threading.RLock()
         self.customers: dict[str, Record] = {}
         self.invoices: dict[str, Record] = {}
@@ -376,6 +385,7 @@ class RealmBackend:
         self.vendors: dict[str, Record] = {}
         self.employees: dict[str, Record] = {}
         self.terms: dict[str, Record] = {}
+        self.company_currencies: dict[str, Record] = {}
         self.tombstones: dict[str, dict[str, Record]] = {"Invoice": {}}
         self.stats: dict[str, int] = {"reads": 0, "writes": 0}
         self._next_ids: dict[str, int] = {}
@@ -390,6 +400,8 @@ class RealmBackend:
         # answer the version before it (nothing, for a new one). (entity, Id) -> (visible at, before).
         self.visibility_delay = 0.0
         self._late: dict[tuple[str, str], tuple[datetime, Record | None]] = {}
+        for code in currencies:
+            self.add_currency(code)
         now = self.clock.now()
         self.company_info: Record = {
             "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False,
@@ -410,6 +422,7 @@ class RealmBackend:
         return {
             "Customer": self.customers, "Invoice": self.invoices, "Item": self.items,
             "Vendor": self.vendors, "Employee": self.employees, "Term": self.terms,
+            "CompanyCurrency": self.company_currencies,
         }[entity]
 
     def next_id(self, entity: str) -> str:
@@ -514,9 +527,11 @@ class RealmBackend:
                                    "StringValue": name})
             return {
                 "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False,
-                "SalesFormsPrefs": {"CustomField": [{"CustomField": custom}], "CustomTxnNumbers": True,
+                "SalesFormsPrefs": {"CustomField": [{"CustomField": custom}],
+                                    "CustomTxnNumbers": self.custom_txn_numbers,
                                     "AllowDeposit": False, "AllowDiscount": False},
-                "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+                "CurrencyPrefs": {"MultiCurrencyEnabled": self.multicurrency,
+                                  "HomeCurrency": {"value": self.home_currency}},
                 "MetaData": copy.deepcopy(self.company_info["MetaData"]),
             }
 
@@ -622,8 +637,7 @@ class RealmBackend:
         with self.lock:
             self.stats["writes"] += 1
             fields = _clean_fields(body, CUSTOMER_FIELDS, CUSTOMER_READ_ONLY, "Customer")
-            if fields.get("CurrencyRef") and fields["CurrencyRef"]["value"] != "USD":
-                raise BusinessValidation("Multicurrency is not enabled for this company", "CurrencyRef")
+            self._check_currency(fields.get("CurrencyRef"))
             record: Record = {"Id": self.next_id("Customer"), "SyncToken": "0", "domain": "QBO", "sparse": False}
             base = self._apply_customer(record, {k: v for k, v in fields.items() if v is not None}, None)
             self._stamp(record, created=True, entity="Customer")
@@ -705,7 +719,7 @@ class RealmBackend:
         else:
             record["FullyQualifiedName"] = record["DisplayName"]
             record["Level"] = 0
-        record.setdefault("CurrencyRef", dict(HOME_CURRENCY))
+        record.setdefault("CurrencyRef", self._home_ref())
         record.setdefault("PreferredDeliveryMethod", "Print")
         record["IsProject"] = False
         record.setdefault("Balance", 0)
@@ -844,8 +858,9 @@ class RealmBackend:
                 raise InvalidReference.missing("Term", term_ref["value"], "SalesTermRef")
             term_ref["name"] = term["Name"]
             fields["SalesTermRef"] = term_ref
-        if fields.get("CurrencyRef") and fields["CurrencyRef"]["value"] != "USD":
-            raise BusinessValidation("Multicurrency is not enabled for this company", "CurrencyRef")
+        if fields.get("CurrencyRef") and fields["CurrencyRef"]["value"] != customer["CurrencyRef"]["value"]:
+            raise BusinessValidation("The currency of a transaction must be the currency of its customer",
+                                     "CurrencyRef")
         lines, total = self._invoice_lines(body.get("Line"), existing)
         custom = self._custom_fields(body.get("CustomField"), kept_custom or {})
         txn_date = fields.get("TxnDate") or self.clock.now().astimezone(PACIFIC).date().isoformat()
@@ -853,13 +868,15 @@ class RealmBackend:
             days = int(term.get("DueDays", 0)) if term else 0
             fields["DueDate"] = (date.fromisoformat(txn_date) + timedelta(days=days)).isoformat()
         doc = fields.get("DocNumber")
-        if doc is None and self.auto_doc_number and existing is None:
+        # Custom transaction numbers off: QBO numbers a new sale itself. A number sent anyway is used as
+        # sent, unchecked (Intuit: "do not send a value as it can lead to unwanted duplicates").
+        if existing is None and doc is None and (self.auto_doc_number or not self.custom_txn_numbers):
             doc = self._next_doc_number()
         if doc is not None:
             fields["DocNumber"] = doc
             if doc.isdigit():
                 self._doc_seq = max(self._doc_seq, int(doc))
-            if self.check_duplicate_doc_number:
+            if self.check_duplicate_doc_number and self.custom_txn_numbers:
                 clash = next((i for i in self.invoices.values()
                               if i.get("DocNumber") == doc and i["Id"] != record["Id"]), None)
                 if clash is not None:
@@ -884,11 +901,34 @@ class RealmBackend:
         record["TotalAmt"] = _money(total)
         record["Balance"] = _money(total - paid)
         record.setdefault("LinkedTxn", [])
-        record.setdefault("CurrencyRef", dict(HOME_CURRENCY))
+        record.setdefault("CurrencyRef", self._home_ref())
         record.setdefault("PrintStatus", "NotSet")
         record.setdefault("EmailStatus", "NotSet")
         record["TxnTaxDetail"] = {"TotalTax": 0}
         record["ApplyTaxAfterDiscount"] = False
+
+    def _home_ref(self) -> Record:
+        names = {"USD": "United States Dollar", "CAD": "Canadian Dollar", "EUR": "Euro",
+                 "GBP": "British Pound Sterling"}
+        return {"value": self.home_currency, "name": names.get(self.home_currency, self.home_currency)}
+
+    def _check_currency(self, ref: Record | None) -> None:
+        """A customer's currency: the home one, or (multicurrency on) one of the company's active currencies."""
+        if not ref or ref.get("value") == self.home_currency:
+            return
+        if not self.multicurrency:
+            raise BusinessValidation("Multicurrency is not enabled for this company", "CurrencyRef")
+        if not any(c["Code"] == ref.get("value") and c.get("Active", True) for c in self.company_currencies.values()):
+            raise InvalidReference.missing("Currency", str(ref.get("value")), "CurrencyRef")
+
+    def add_currency(self, code: str, name: str | None = None) -> Record:
+        """Add a currency to the company's currency list (Settings > Currencies; multicurrency on)."""
+        with self.lock:
+            record: Record = {"Id": self.next_id("CompanyCurrency"), "SyncToken": "0", "domain": "QBO",
+                              "sparse": False, "Code": code, "Name": name or code, "Active": True}
+            self._stamp(record, created=True)
+            self.company_currencies[record["Id"]] = record
+            return copy.deepcopy(record)
 
     def _next_doc_number(self) -> str:
         return str(self._doc_seq + 1)
@@ -1091,7 +1131,7 @@ class RealmBackend:
             }
             if entity == "Vendor":
                 record.setdefault("Balance", 0)
-                record.setdefault("CurrencyRef", dict(HOME_CURRENCY))
+                record.setdefault("CurrencyRef", self._home_ref())
             self._stamp(record, created=True, when=when)
             self.table(entity)[record["Id"]] = record
             self._index_name(entity, record["Id"], None, display_name)

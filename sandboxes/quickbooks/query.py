@@ -343,6 +343,7 @@ ENTITY_FIELDS: dict[str, dict[str, FieldSpec]] = {
     ),
     "Term": _fields(("Id", "id"), ("Name", "string"), ("Active", "bool"), ("DueDays", "number"), *_META),
     "CompanyInfo": _fields(("Id", "id"), ("CompanyName", "string"), *_META),
+    "CompanyCurrency": _fields(("Id", "id"), ("Code", "string"), ("Name", "string"), ("Active", "bool"), *_META),
 }
 # Name lists answer only active rows unless the WHERE clause names Active.
 INACTIVE_HIDDEN = {"Customer", "Vendor", "Employee", "Item", "Term"}

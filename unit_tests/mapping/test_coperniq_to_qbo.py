@@ -42,6 +42,14 @@ def test_customer_fields_full_mapping():
             "PostalCode": "78701",
             "Country": "US",
         },
+        "ShipAddr": {
+            "Line1": "123 Main St",
+            "Line2": "Apt 4",
+            "City": "Austin",
+            "CountrySubDivisionCode": "TX",
+            "PostalCode": "78701",
+            "Country": "US",
+        },
         "Notes": "Coperniq project #42",
         "GivenName": "Mary-Jane",
         "FamilyName": "Watson-Parker Jr.",
@@ -359,6 +367,9 @@ QBO_CUSTOMER = {
         "Lat": "30.26",
         "Long": "-97.74",
     },
+    # The job site (mapping/job_site.py): written with BillAddr since the job-site rule.
+    "ShipAddr": {"Id": "92", "Line1": "123 Main St", "Line2": "Apt 4", "City": "Austin",
+                 "CountrySubDivisionCode": "TX", "PostalCode": "78701"},
     "Notes": "Prefers email\nCoperniq project #42",
     "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
 }
@@ -375,13 +386,14 @@ def test_customer_changes_none_when_qbo_already_matches():
         pytest.param(
             {"address": ["500 Congress Ave, Austin, TX 78701"]},
             {
-                "BillAddr": {
+                key: {
                     "Line1": "500 Congress Ave",
                     "City": "Austin",
                     "CountrySubDivisionCode": "TX",
                     "PostalCode": "78701",
                     "Country": "US",
                 }
+                for key in ("BillAddr", "ShipAddr")
             },
             id="project-address-changed",
         ),
@@ -425,7 +437,7 @@ def test_customer_changes_accept_suffixed_display_name():
 def test_customer_changes_fill_blank_qbo_fields():
     current = {"Id": "58", "DisplayName": "Smith Residence - Solar + Storage", "Notes": "Coperniq project #42"}
     changes = customer_changes(current, customer_fields(PROJECT, CONTACT))
-    assert set(changes) == {"BillAddr", "GivenName", "FamilyName", "PrimaryEmailAddr", "PrimaryPhone"}
+    assert set(changes) == {"BillAddr", "ShipAddr", "GivenName", "FamilyName", "PrimaryEmailAddr", "PrimaryPhone"}
 
 
 def qbo_invoice_from(fields, **extra):

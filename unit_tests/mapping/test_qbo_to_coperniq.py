@@ -55,7 +55,7 @@ def test_no_project_change_when_customer_is_our_own_echo():
         pytest.param({"DisplayName": ""}, {}, id="empty-display-name-never-blanks"),
         pytest.param(
             {
-                "BillAddr": {
+                "ShipAddr": {
                     "Line1": "500 Congress Ave",
                     "Line2": "Ste 100",
                     "City": "Austin",
@@ -98,7 +98,7 @@ def test_no_project_change_when_customer_is_our_own_echo():
         ),
         pytest.param(
             {
-                "BillAddr": {
+                "ShipAddr": {
                     "Line1": "123 Main St",
                     "Line2": "Apt 4",
                     "City": "Austin",
@@ -108,6 +108,18 @@ def test_no_project_change_when_customer_is_our_own_echo():
             },
             {"address": ["123 Main St, Apt 4, Austin, TX 78701-2345"]},
             id="zip-plus-4-added",
+        ),
+        pytest.param(
+            {"BillAddr": {"Line1": "PO Box 77", "City": "Austin", "CountrySubDivisionCode": "TX",
+                          "PostalCode": "78767"}},
+            {},
+            id="billing-address-alone-is-not-the-job-site",
+        ),
+        pytest.param(
+            {"ShipAddr": None, "BillAddr": {"Line1": "500 Congress Ave", "City": "Austin",
+                                            "CountrySubDivisionCode": "TX", "PostalCode": "78701"}},
+            {"address": ["500 Congress Ave, Austin, TX 78701"]},
+            id="no-ship-addr-bill-addr-is-the-job-site",
         ),
         pytest.param({"BillAddr": {}}, {}, id="empty-bill-addr-never-blanks"),
         pytest.param({"BillAddr": None}, {}, id="no-bill-addr"),
@@ -126,7 +138,7 @@ def test_project_changes_bookkeeper_name_lines():
     # QuickBooks' own habit: the customer name in Line1, the street below it.
     customer = {
         **echo(),
-        "BillAddr": {
+        "ShipAddr": {
             "Line1": "Mary Watson",
             "Line2": "123 Main St",
             "City": "Austin",
