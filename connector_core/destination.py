@@ -22,6 +22,7 @@ from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessage
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 DEFAULT_BUFFER_SIZE = 900  # 30 full batches of 30
+PLAN_SAMPLE = 10  # planned writes a dry run shows per stream and action
 
 
 def buffer_size(default: int = DEFAULT_BUFFER_SIZE) -> int:
@@ -51,6 +52,23 @@ class WriteReport:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     issues: list[RecordIssue] = field(default_factory=list)
     fail_fast: bool = False  # the user's ``on_record_error: fail``: a record that cannot be written stops the sync
+    planned: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # dry run: a sample of the writes
+
+    def plan(self, stream: str, action: str, record_id: Any, what: str) -> None:
+        """A write a dry run would make: counted as ``would_<action>``, the first few kept as readable lines."""
+        self.count(stream, f"would_{action}")
+        sample = self.planned.setdefault((stream, action), [])
+        if len(sample) < PLAN_SAMPLE:
+            sample.append(f"would {action.replace('_', ' ')} ({stream} record {record_id}): {what}")
+
+    def plan_lines(self) -> list[str]:
+        lines = []
+        for (stream, action), sample in sorted(self.planned.items()):
+            total = self.counts[(stream, f"would_{action}")]
+            lines.append(f"Dry run, {stream}: {total} would {action.replace('_', ' ')}"
+                         + (f" (the first {len(sample)} below)" if total > len(sample) else ""))
+            lines.extend(f"  {line}" for line in sample)
+        return lines
 
     def count(self, stream: str, action: str, n: int = 1) -> None:
         self.counts[(stream, action)] += n
@@ -82,8 +100,30 @@ class WriteReport:
         return "; ".join(parts) or "nothing to write"
 
 
+def describe_fields(body: Mapping[str, Any], skip: Iterable[str] = ("Id", "SyncToken", "sparse"),
+                    width: int = 80) -> str:
+    """A write body as one readable line: ``DisplayName='Smith Residence', BillAddr.City='Austin'``."""
+    parts: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            parts.append(f"{prefix}=[{len(value)} line{'s' if len(value) != 1 else ''}]")
+        else:
+            text = repr(value)
+            parts.append(f"{prefix}={text if len(text) <= width else text[:width - 3] + '...'}")
+
+    for key, value in body.items():
+        if key not in skip:
+            walk(str(key), value)
+    return ", ".join(parts) or "(no fields)"
+
+
 class BufferedWriter(Protocol):
     report: WriteReport
+    dry_run: bool
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None: ...
 
@@ -106,8 +146,13 @@ def log_message(message: str, level: Level = Level.INFO) -> AirbyteMessage:
 
 def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], logger: logging.Logger,
               max_buffered: int | None = None) -> Iterator[AirbyteMessage]:
-    """Feed records to ``writer``; yield each STATE only once the records before it are committed."""
+    """Feed records to ``writer``; yield each STATE only once the records before it are committed.
+
+    A dry run commits nothing, so it acknowledges no STATE: the platform keeps the state the last
+    real sync left, and the next real sync reads (and writes) everything this one only reported.
+    """
     held_states: list[AirbyteMessage] = []
+    dry_run = bool(getattr(writer, "dry_run", False))
     reported = 0
     limit = buffer_size(max_buffered or DEFAULT_BUFFER_SIZE)
 
@@ -120,7 +165,8 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
         reported = len(writer.report.issues)
         if writer.held():
             return  # records before these states are not committed yet
-        yield from held_states
+        if not dry_run:
+            yield from held_states
         held_states = []
 
     for message in input_messages:
@@ -135,6 +181,11 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     yield from flush(final=True)
     summary = writer.report.summary()
     logger.info(summary)
+    if dry_run:
+        for line in writer.report.plan_lines():
+            yield log_message(line)
+        yield log_message("Dry run: nothing was written and no STATE was emitted, so the next real sync "
+                          "starts where this one started and writes what is planned above.")
     yield log_message(f"Write summary: {summary}")
 
 

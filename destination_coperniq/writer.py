@@ -5,9 +5,18 @@ qbo:out:1: a customer finds its project through the link destination-quickbooks 
 project and its contact are read, compared in QuickBooks' terms (``mapping.qbo_to_coperniq``),
 and patched only where QuickBooks really differs, so the echo of our own writes costs no write.
 
+An inactive customer (QuickBooks shows it as ``Name (deleted)``) never lends that suffix to a
+project title; its project gets ``inactive_customer_project_status`` when set, else the
+deactivation is reported. ``unlinked_customers: upsert`` never merges a customer into a project on
+a title alone or on an ambiguous match: it reports what would link them instead.
+
 qbo:out:2: an invoice born in Coperniq (``Coperniq invoice #ID`` in its PrivateNote) only
 brings its payment status back. An invoice born in QuickBooks is created once on the project of
-its customer and found again by the ``QuickBooks invoice #Id`` line of its description.
+its customer: the ``_coperniq_project_id`` source-quickbooks puts on every invoice (the link in its
+customer's Notes), else this run's customer record or the DisplayName suffix; it is found again by
+the ``QuickBooks invoice #Id`` line of its description. Never on a project picked by a shared title.
+
+A dry run writes nothing and acknowledges no state; it reports counts and a sample of planned writes.
 
 Coperniq has no batch API and allows 5,000 requests a day per key: every request is counted,
 and the writer stops cleanly (after the last committed state) before the quota runs out.
@@ -16,21 +25,25 @@ and the writer stops cleanly (after the last committed state) before the quota r
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.destination import WriteReport
+from connector_core.destination import WriteReport, describe_fields
 from coperniq.client import CoperniqClient
 from coperniq.errors import CoperniqError, CoperniqNotFound
 from destination_coperniq.lookups import ListedRecords
 from mapping.addresses import format_address
 from mapping.job_site import job_site_key
 from mapping.links import (
+    PROJECT_MARKER,
     display_name_matches,
     invoice_id_from_note,
+    is_inactive,
+    own_display_name,
     project_id_from_display_name,
     project_id_from_notes,
     qbo_invoice_id_from_description,
@@ -52,6 +65,11 @@ STREAMS = ("customers", "invoices")
 # Requests one record may need at most (read project, search contact, patch both): the quota guard's unit.
 REQUESTS_PER_RECORD = 4
 PAYMENT_RANK = {"PARTIALLY_PAID": 1, "PAID": 2}
+# match_by -> the /projects list filter that finds candidates (Coperniq matches on the primary contact's values)
+MATCH_FILTERS = {"title": "title", "primaryEmail": "primary_email", "primaryPhone": "primary_phone",
+                 "address": "address"}
+LINK_HINT = ("add the line '" + PROJECT_MARKER.format("<project id>") + "' to the customer's Notes in QuickBooks "
+             "to link it to its project")
 
 
 def field_value(record: Mapping[str, Any], path: str) -> Any:
@@ -76,6 +94,19 @@ def copy_of(invoices: Iterable[dict[str, Any]], qbo_invoice_id: Any) -> dict[str
                 None)
 
 
+def same_match_value(match_by: str, a: Any, b: Any) -> bool:
+    """Whether two values are equal the way Coperniq's match_by compares them."""
+    if match_by == "address":
+        a, b = (v[0] if isinstance(v, list) and v else v for v in (a, b))
+        return bool(a and b) and re.sub(r"[^0-9a-z]", "", str(a).casefold()) == re.sub(r"[^0-9a-z]", "",
+                                                                                       str(b).casefold())
+    if match_by == "primaryEmail":
+        return bool(a and b) and same_email(str(a), str(b))
+    if match_by == "primaryPhone":
+        return bool(a and b) and same_phone(str(a), str(b))
+    return " ".join(str(a or "").casefold().split()) == " ".join(str(b or "").casefold().split()) != ""
+
+
 def has_person(customer: Mapping[str, Any]) -> bool:
     """Whether a customer names a person to keep as the project's contact."""
     return any((customer.get("GivenName"), customer.get("FamilyName"),
@@ -91,6 +122,7 @@ class CoperniqWriter:
         self.filter_value = str(config.get("customer_filter_value") or "").strip().casefold()
         self.filter_contains = config.get("customer_filter_match") == "contains"
         self.matched_status = config.get("matched_project_status") or None
+        self.inactive_status = config.get("inactive_customer_project_status") or None
         self.upsert_unlinked = config.get("unlinked_customers") == "upsert"
         self.match_by = str(config.get("match_by") or "title")
         self.catalog_item_id = config.get("invoice_catalog_item_id")
@@ -101,10 +133,12 @@ class CoperniqWriter:
         self._invoices: dict[str, dict[str, Any]] = {}
         self._project_of_customer: dict[str, int | None] = {}
         self._project_invoices: dict[int, list[dict[str, Any]]] = {}
+        self._title_matches: dict[str, list[int]] = {}  # older sources: projects by the title of a customer
         # What Coperniq holds, read by list pages where that saves requests (see lookups.py).
         self._known_projects = ListedRecords(client, "projects", include_archived="true")
         self._known_contacts = ListedRecords(client, "contacts")
         self._known_invoices = ListedRecords(client, "invoices")
+        self._record: tuple[str, Any] = ("", None)  # the record being written, for the dry run's sample
 
     # -- buffering -----------------------------------------------------------------------------
 
@@ -115,7 +149,10 @@ class CoperniqWriter:
         if stream not in STREAMS:
             self.report.skip(stream, record.get("Id"), f"unknown stream {stream!r}; expected customers or invoices")
             return
+        original = record
         record = online_record(stream, dict(record))  # QuickBooks Desktop records arrive in qbXML names
+        if "_coperniq_project_id" in original:  # the source's link to the project travels with the record
+            record = {**record, "_coperniq_project_id": original["_coperniq_project_id"]}
         record_id = record.get("Id")
         if not isinstance(record_id, str | int) or isinstance(record_id, bool) or not str(record_id).strip():
             self.report.skip(stream, record_id, "record has no QuickBooks `Id`")
@@ -153,6 +190,7 @@ class CoperniqWriter:
         # An invoice whose customer is not in this run finds its project by a title search.
         searches = {str(ref.get("name")) for i in invoices if not is_deleted(i)
                     and invoice_id_from_note(i.get("PrivateNote")) is None
+                    and "_coperniq_project_id" not in i
                     and isinstance(ref := i.get("CustomerRef"), Mapping)
                     and str(ref.get("value")) not in self._project_of_customer
                     and project_id_from_display_name(ref.get("name")) is None}
@@ -180,6 +218,7 @@ class CoperniqWriter:
         return dict(self._known_projects.by_id[project_id])
 
     def _guarded(self, stream: str, record_id: Any, write: Any, record: dict[str, Any]) -> None:
+        self._record = (stream, record_id)
         try:
             write(record)
         except CoperniqError as error:
@@ -209,7 +248,9 @@ class CoperniqWriter:
         project_id = linked_project(customer)
         if project_id is not None:
             self._project_of_customer[str(customer["Id"])] = project_id
-        if not self._matches_filter(customer):
+        matches = self._matches_filter(customer)
+        inactive = is_inactive(customer)
+        if not matches and not (inactive and project_id is not None):
             self.report.count("customers", "filtered")
             return
         if project_id is None:
@@ -220,16 +261,35 @@ class CoperniqWriter:
         except CoperniqNotFound:
             self.report.skip("customers", customer["Id"], f"its linked Coperniq project {project_id} no longer exists")
             return
-        changes = project_changes(customer, project, project_id)
-        if self.matched_status and self.filter_field and project.get("status") != self.matched_status:
+        # QuickBooks shows an inactive customer as "Name (deleted)": the project keeps the customer's own name.
+        named = {**customer, "DisplayName": own_display_name(customer)}
+        changes = project_changes(named, project, project_id) if matches else {}
+        if matches and self.matched_status and self.filter_field and project.get("status") != self.matched_status:
             changes["status"] = self.matched_status
+        if inactive:
+            self._deactivated(customer, project, changes)
         wrote = self._apply("customers", "update", changes,
                             lambda: self.client.update_project(project_id, changes))
         if wrote and not self.dry_run:
             self._known_projects.remember({**project, **changes})
-        wrote |= self._write_contact(customer, project)
+        if matches:
+            wrote |= self._write_contact(named, project)
         if not wrote:
             self.report.count("customers", "unchanged")
+
+    def _deactivated(self, customer: Mapping[str, Any], project: Mapping[str, Any], changes: dict[str, Any]) -> None:
+        """A customer made inactive: its project takes ``inactive_customer_project_status``, else it is reported."""
+        if self.inactive_status:
+            if project.get("status") != self.inactive_status:
+                changes["status"] = self.inactive_status
+            else:
+                changes.pop("status", None)
+            return
+        self.report.count("customers", "inactive_reported")
+        self.report.caveat("customers", customer["Id"],
+                           f"customer {own_display_name(customer)!r} is inactive in QuickBooks; its project "
+                           f"{project['id']} is left as it is (set inactive_customer_project_status to change its "
+                           "status when a customer is made inactive)")
 
     def _project_contact(self, project: Mapping[str, Any], customer: Mapping[str, Any]) -> dict[str, Any] | None:
         """The project's contact, found by the project's primary email or phone, else by the customer's
@@ -289,8 +349,12 @@ class CoperniqWriter:
             self.report.skip("customers", customer["Id"], "no linked Coperniq project (its Notes carry no "
                              "'Coperniq project #ID' line); set unlinked_customers to upsert to match or create one")
             return
+        if is_inactive(customer):
+            self.report.skip("customers", customer["Id"], "inactive in QuickBooks and linked to no Coperniq project: "
+                             "no project is made for it")
+            return
         address = format_address(customer.get(job_site_key(customer)))  # the job site (mapping/job_site.py)
-        body: dict[str, Any] = {"title": title_from_display_name(customer.get("DisplayName"), 0) or
+        body: dict[str, Any] = {"title": title_from_display_name(own_display_name(customer), 0) or
                                 f"QuickBooks customer {customer['Id']}",
                                 "address": [address] if address else []}
         if not address:
@@ -303,8 +367,38 @@ class CoperniqWriter:
             body["primaryEmail"] = email
         if phone:
             body["primaryPhone"] = phone
+        if not self._safe_to_upsert(customer, body):
+            return
         self._apply("customers", "upsert", body, lambda: self.client.create_project(
             body, match_by=self.match_by, match_found_strategy="enrich"))
+
+    def _safe_to_upsert(self, customer: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+        """Whether Coperniq's match_by would merge this customer into the right project, or create a new one.
+
+        A title proves nothing (two homes are both "Smith Residence"): with ``match_by: title`` any
+        project of that title stops the upsert. On the other fields a match is trusted only when it is
+        the only one. Otherwise the customer is reported with what would link it, never merged.
+        """
+        value = body.get(self.match_by)
+        search = value[0] if isinstance(value, list) else value
+        if not search:
+            return True  # Coperniq matches nothing on an empty value: a new project
+        candidates = self.client.list_page("projects", page=1, **{MATCH_FILTERS[self.match_by]: str(search)}).records
+        matching = sorted(p["id"] for p in candidates if isinstance(p.get("id"), int)
+                          and same_match_value(self.match_by, p.get(self.match_by), value))
+        if self.match_by == "title" and matching:
+            self.report.skip("customers", customer["Id"],
+                             f"linked to no project, and its name matches the title of project(s) "
+                             f"{', '.join(map(str, matching[:5]))}; a title alone does not prove they are the "
+                             f"same job, so nothing was merged: {LINK_HINT}, or set match_by to primaryEmail, "
+                             "primaryPhone or address")
+            return False
+        if len(matching) > 1:
+            self.report.skip("customers", customer["Id"],
+                             f"linked to no project, and its {self.match_by} matches {len(matching)} projects "
+                             f"({', '.join(map(str, matching[:5]))}): ambiguous, nothing was merged; {LINK_HINT}")
+            return False
+        return True
 
     # -- qbo:out:2 -----------------------------------------------------------------------------
 
@@ -330,20 +424,43 @@ class CoperniqWriter:
         return copy_of(self._invoices_of(project_id), qbo_invoice_id)
 
     def _project_for_invoice(self, invoice: Mapping[str, Any]) -> int | None:
-        """The invoice's customer's project: from this run's customers, the DisplayName suffix, or a
-        title search (an incremental sync brings a new invoice without its unchanged customer)."""
+        """The project of the invoice's customer, from the link only (an incremental sync brings a new
+        invoice without its unchanged customer, so the source puts the link on the invoice).
+
+        In order: ``_coperniq_project_id`` (source-quickbooks reads it from the customer's Notes), this
+        run's customer record, the DisplayName suffix. Only an invoice from a source that does not send
+        ``_coperniq_project_id`` falls back to a title, and only when exactly one project has it.
+        A miss is reported with why and what would link it.
+        """
         ref = invoice.get("CustomerRef") or {}
-        customer_id, name = str(ref.get("value")), str(ref.get("name") or "")
-        if customer_id not in self._project_of_customer:
+        customer_id, name = str(ref.get("value")), own_display_name({"DisplayName": str(ref.get("name") or "")})
+        linked = invoice.get("_coperniq_project_id")
+        if isinstance(linked, int | str) and not isinstance(linked, bool) and str(linked).strip().isdigit():
+            self._project_of_customer[customer_id] = int(linked)
+            return int(linked)
+        if customer_id in self._project_of_customer:
+            found = self._project_of_customer[customer_id]
+        else:
             found = project_id_from_display_name(name)
-            if found is None and name:
+            self._project_of_customer[customer_id] = found
+        if found is not None:
+            return found
+        reason = f"its customer {name!r} (Id {customer_id}) is linked to no Coperniq project"
+        if "_coperniq_project_id" not in invoice and name:
+            if name not in self._title_matches:  # one search per name and run
                 candidates = (self._known_projects.by_id.values() if self._known_projects.complete else
                               self.client.list_page("projects", page=1, title=name, include_archived="true").records)
-                matches = [p["id"] for p in candidates if display_name_matches(name, p.get("title"), p["id"])]
-                found = matches[0] if len(matches) == 1 else None  # two projects of that title: ambiguous
-            self._project_of_customer[customer_id] = found  # a miss is remembered too: one search per customer
-            return found
-        return self._project_of_customer[customer_id]
+                self._title_matches[name] = sorted(p["id"] for p in candidates
+                                                   if display_name_matches(name, p.get("title"), p["id"]))
+            matches = self._title_matches[name]
+            if len(matches) == 1:
+                self._project_of_customer[customer_id] = matches[0]  # one search per customer
+                return matches[0]
+            if matches:
+                reason += (f", and projects {', '.join(map(str, matches[:5]))} share its title, so none was "
+                           "picked by title")
+        self.report.skip("invoices", invoice["Id"], f"{reason}: {LINK_HINT}")
+        return None
 
     def _write_invoice(self, invoice: dict[str, Any]) -> None:
         if is_deleted(invoice):
@@ -356,8 +473,7 @@ class CoperniqWriter:
             return
         project_id = self._project_for_invoice(invoice)
         if project_id is None:
-            self.report.skip("invoices", invoice["Id"], "its customer is linked to no Coperniq project")
-            return
+            return  # reported
         desired = coperniq_invoice_fields(invoice, self._catalog_item())
         existing = self._copy_of(project_id, invoice["Id"])
         if existing is None:
@@ -414,7 +530,8 @@ class CoperniqWriter:
         if not body:
             return False
         if self.dry_run:
-            self.report.count(stream, f"would_{action}")
+            record_id = self._record[1] if self._record[0] == stream else None
+            self.report.plan(stream, action, record_id, describe_fields(body))
             return True
         write()
         self.report.count(stream, {"update": "updated", "create": "created"}.get(action, action))

@@ -7,7 +7,9 @@ One flush, in order:
 2. compute each customer's and invoice's desired fields with the pure mapping functions, and
    keep only the ones that differ from QuickBooks (unchanged records cost no write);
 3. send creates and sparse updates through ``/batch``, 30 at a time, each batch with a
-   ``requestid`` derived from its content so a retried call never writes twice;
+   ``requestid`` new to this run (a random run id and the batch's number): a retried call reuses it
+   and never writes twice, while a later run never replays an old answer (a fault whose cause was
+   since fixed, say); duplicates across runs are prevented by the look-ups of step 1;
 4. resolve per-item faults: a stale SyncToken re-reads the object and retries with the fresh
    token; a duplicate DisplayName retries under the collision-free name; anything else is
    reported with the record's id (or stops the sync with ``on_record_error: fail``).
@@ -20,9 +22,8 @@ when the project itself is not in the sync.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connector_core.destination import WriteReport
+from connector_core.destination import WriteReport, describe_fields
 from mapping.coperniq_to_qbo import (
     contact_reached_at,
     customer_changes,
@@ -39,6 +40,7 @@ from mapping.coperniq_to_qbo import (
     invoice_changes,
     invoice_fields,
     primary_contact,
+    primary_contact_at,
     record_problem,
     shortened_title,
 )
@@ -47,6 +49,8 @@ from mapping.links import (
     clean_display_name,
     customer_notes_with_link,
     invoice_id_from_note,
+    is_inactive,
+    own_display_name,
     project_id_from_notes,
     qbo_invoice_id_from_description,
     suffixed_display_name,
@@ -76,7 +80,7 @@ class CustomerIndex:
         project_id = project_id_from_notes(customer.get("Notes"))
         if project_id is not None:
             self.by_project[project_id] = customer
-        name = str(customer.get("DisplayName") or "").casefold()
+        name = str(own_display_name(customer) or "").casefold()  # an inactive customer still holds its name
         if name:
             self.by_name[name] = customer
 
@@ -119,10 +123,6 @@ def project_stage(project: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _request_id(items: Sequence[Mapping[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:36]
-
-
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -152,6 +152,10 @@ class QuickBooksWriter:
         self._facts: dict[int, ProjectFacts] = {}
         self._index: CustomerIndex | None = None
         self._item_ref: dict[str, str] | None = None
+        # requestids unique to this run: a retry within the run reuses its batch's id (QuickBooks then
+        # answers without writing twice); a later run never replays an earlier run's answer.
+        self._run_id = uuid.uuid4().hex[:24]
+        self._batches_sent = 0
         self._settings: CompanySettings | None = None
 
     # -- buffering -----------------------------------------------------------------------------
@@ -276,7 +280,7 @@ class QuickBooksWriter:
                       current: dict[str, Any] | None) -> str:
         """The title, unless another customer holds it; then "Title (Coperniq #ID)". Deterministic."""
         name = clean_display_name(title, project_id)
-        if current is None or current.get("DisplayName") != name:
+        if current is None or own_display_name(current) != name:
             self._reserve_other_names(index)  # a new name: it must not be a vendor's or an employee's
         holder = index.holder_of(name)
         if holder is None or (current is not None and holder.get("Id") == current.get("Id")):
@@ -305,7 +309,7 @@ class QuickBooksWriter:
             # to no project: link it instead of creating a duplicate.
             same_name = index.holder_of(clean_display_name(source_project.get("title"), project_id))
             if (same_name is not None and same_name.get("Id") and same_name["Id"] not in index.adopted
-                    and project_id_from_notes(same_name.get("Notes")) is None):
+                    and project_id_from_notes(same_name.get("Notes")) is None and not is_inactive(same_name)):
                 current = same_name
                 index.adopted.add(same_name["Id"])  # a second project of that title must not adopt it too
         if "DisplayName" in desired:
@@ -318,7 +322,9 @@ class QuickBooksWriter:
             index.reserve(body["DisplayName"])  # a second project of the same title in this flush gets the suffix
             return Operation("Customer", "create", body, stream, record_id, project_id)
         desired.pop("CurrencyRef", None)  # settable only on create
-        changes = customer_changes(current, desired)
+        # An inactive customer shows "Name (deleted)": its own name is compared, and the suffix never
+        # becomes part of a name we send (the update keeps it inactive: sparse, no `Active`).
+        changes = customer_changes({**current, "DisplayName": own_display_name(current)}, desired)
         if project_id_from_notes(current.get("Notes")) != project_id:
             changes["Notes"] = customer_notes_with_link(current.get("Notes"), project_id)
         if not changes:
@@ -339,7 +345,7 @@ class QuickBooksWriter:
             return None
         facts = self._facts.get(project_id)
         if facts is not None and (facts.primary_email or facts.primary_phone):
-            return contact_reached_at(contacts, facts.primary_email, facts.primary_phone)
+            return primary_contact_at(contacts, facts.primary_email, facts.primary_phone)
         email = ((current or {}).get("PrimaryEmailAddr") or {}).get("Address")
         phone = ((current or {}).get("PrimaryPhone") or {}).get("FreeFormNumber")
         found = contact_reached_at(contacts, email, phone)
@@ -353,9 +359,13 @@ class QuickBooksWriter:
     def _invoices_to_write(self, invoices: Mapping[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
         """The invoices to write, and which of them may only update an invoice QuickBooks already has.
 
-        With ``invoice_stages`` set, an invoice whose project is in none of the stages is filtered. One
-        whose project did not come in this run (its stage is unknown) was written before if it passed the
-        filter then: it may update that invoice, never create one.
+        With ``invoice_stages`` set (qbo:in:2), an invoice is created only while its project is in one
+        of the stages: the stage of the project record when it is in this run, else the
+        ``_project_stage`` source-coperniq puts on every invoice (and the invoices of a project whose
+        stage changed are sent again, so reaching the stage is enough, whether the invoice changed or
+        not). An invoice whose project is in none of the stages (it left the stage, or never reached
+        it), or whose stage is unknown (a source without ``_project_stage``), may update the invoice
+        QuickBooks already has (it was billed: it keeps following Coperniq), never create one.
         """
         wanted, update_only = [], set()
         for invoice in invoices.values():
@@ -365,12 +375,9 @@ class QuickBooksWriter:
                                  "only project invoices are written")
                 continue
             if self.stages:
-                facts = self._facts.get(record["id"])
-                if facts is None:
+                known, stage = self._invoice_stage(invoice, record["id"])
+                if not known or stage is None or stage.casefold() not in self.stages:
                     update_only.add(invoice["id"])
-                elif facts.stage is None or facts.stage.casefold() not in self.stages:
-                    self.report.count("invoices", "filtered")
-                    continue
             if qbo_invoice_id_from_description(invoice.get("description")):
                 # Born in QuickBooks (qbo:out:2 made this copy): QuickBooks owns it; writing the copy
                 # back would only echo it.
@@ -378,6 +385,18 @@ class QuickBooksWriter:
                 continue
             wanted.append(invoice)
         return wanted, update_only
+
+    def _invoice_stage(self, invoice: Mapping[str, Any], project_id: int) -> tuple[bool, str | None]:
+        """(known, stage name) of the invoice's project: its record in this run, else ``_project_stage``."""
+        facts = self._facts.get(project_id)
+        if facts is not None:
+            return True, facts.stage
+        if "_project_stage" in invoice:
+            stage = invoice.get("_project_stage")
+            if isinstance(stage, Mapping):  # tolerate the whole stage object instead of its name
+                stage = stage.get("name")
+            return True, str(stage) if stage else None
+        return False, None
 
     def _company(self) -> CompanySettings:
         """The company's preferences and terms, read once per run; a currency it cannot use stops the sync."""
@@ -444,6 +463,11 @@ class QuickBooksWriter:
                 self.report.skip("invoices", invoice["id"],
                                  f"its project {invoice['record']['id']} has no QuickBooks customer (see above)")
                 continue
+            if is_inactive(customer):
+                self.report.skip("invoices", invoice["id"],
+                                 f"its customer {own_display_name(customer)!r} (Id {customer['Id']}) is inactive in "
+                                 "QuickBooks, which takes no invoice for it; make the customer active to write it")
+                continue
             try:
                 desired = invoice_fields(invoice, str(customer["Id"]), item_ref, customer.get("BillAddr"),
                                          self.description_target, ship_addr=customer.get("ShipAddr"),
@@ -476,12 +500,13 @@ class QuickBooksWriter:
             return
         if self.dry_run:
             for op in operations:
-                self.report.count(op.stream, f"would_{op.operation}")
+                self._plan(op, index)
             return
         retries: list[Operation] = []
         for chunk in _chunks(operations, MAX_BATCH_ITEMS):
             items = [{"bId": str(n), "operation": op.operation, op.entity: op.body} for n, op in enumerate(chunk)]
-            answers = self.client.batch(items, request_id=_request_id(items))
+            self._batches_sent += 1
+            answers = self.client.batch(items, request_id=f"{self._run_id}-{self._batches_sent}")
             for n, op in enumerate(chunk):
                 answer = answers.get(str(n), {})
                 fault = batch_item_fault(answer) if answer else None
@@ -497,6 +522,15 @@ class QuickBooksWriter:
         if retries:
             self._execute(retries, index, retry=False)
 
+    def _plan(self, op: Operation, index: CustomerIndex) -> None:
+        """Dry run: report the write; a customer to create stands in the index, so its invoices are planned too."""
+        what = f"{op.operation} {op.entity} " + describe_fields(op.body)
+        if op.entity == "Customer" and op.operation == "create":
+            placeholder = {**op.body, "Id": f"(new for project {op.key})", "SyncToken": "0"}
+            index.add(placeholder)
+            self._new_customers.add(placeholder["Id"])  # nothing to look up under it
+        self.report.plan(op.stream, op.operation, op.record_id, what)
+
     def _committed(self, op: Operation, obj: dict[str, Any], index: CustomerIndex) -> None:
         self.report.count(op.stream, "created" if op.operation == "create" else "updated")
         if op.entity == "Invoice":
@@ -507,7 +541,7 @@ class QuickBooksWriter:
             if op.operation == "update":
                 stale = index.by_project.get(op.key)
                 if stale is not None:
-                    index.by_name.pop(str(stale.get("DisplayName") or "").casefold(), None)
+                    index.by_name.pop(str(own_display_name(stale) or "").casefold(), None)
             index.add(obj)
 
     def _fix(self, op: Operation, fault: QuickBooksFault, index: CustomerIndex) -> Operation | bool:
@@ -518,7 +552,7 @@ class QuickBooksWriter:
             changed = {k: v for k, v in op.body.items() if k not in ("Id", "SyncToken", "sparse")}
             if op.entity == "Customer":
                 index.add(fresh)
-                changed = customer_changes(fresh, changed)
+                changed = customer_changes({**fresh, "DisplayName": own_display_name(fresh)}, changed)
             else:
                 changed = invoice_changes(fresh, changed)
             if not changed:

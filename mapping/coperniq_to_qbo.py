@@ -156,14 +156,36 @@ def contact_reached_at(contacts: list[dict], email: str | None, phone: str | Non
     return None
 
 
+def primary_contact_at(contacts: list[dict], email: str | None, phone: str | None) -> dict | None:
+    """The contact the project's primary email names, else (no primary email) its primary phone; else None.
+
+    Strict on purpose: a project with a primary email is never spoken for by a contact that only shares
+    its phone (a spouse, an office line), so the answer does not depend on which contacts have arrived.
+    """
+    if email and email.strip():
+        return contact_reached_at(contacts, email, None)
+    if phone and phone.strip():
+        return contact_reached_at(contacts, None, phone)
+    return None
+
+
 def primary_contact(project: dict | None, contacts: list[dict]) -> dict | None:
-    """The project's contact: email matches primaryEmail, else phone matches primaryPhone, else the lowest id."""
+    """The project's primary contact among ``contacts``.
+
+    The contact whose email is the project's ``primaryEmail`` (else, with no primary email, whose phone
+    is its ``primaryPhone``); None when the project holds a primary that none of these contacts has
+    (its primary contact is not among them: another contact must not stand in for it). Only a project
+    holding neither falls back to its lowest-id contact.
+    """
     if not project:
         return None
     linked = [contact for contact in contacts or [] if project.get("id") in _linked_project_ids(contact)]
     if not linked:
         return None
-    return contact_reached_at(linked, project.get("primaryEmail"), project.get("primaryPhone")) or _by_id(linked)[0]
+    email, phone = project.get("primaryEmail"), project.get("primaryPhone")
+    if (email and str(email).strip()) or (phone and str(phone).strip()):
+        return primary_contact_at(linked, email, phone)
+    return _by_id(linked)[0]
 
 
 def _sales_line(

@@ -152,3 +152,26 @@ def title_from_display_name(display_name: str | None, project_id: int) -> str:
     if text.endswith(suffix):
         return text[: -len(suffix)].rstrip()
     return text
+
+
+# QuickBooks shows an inactive customer's DisplayName with this appended; its own name is the rest.
+INACTIVE_SUFFIX = " (deleted)"
+
+
+def is_inactive(customer: dict) -> bool:
+    return customer.get("Active") is False
+
+
+def own_display_name(customer: dict) -> str | None:
+    """A customer's own DisplayName: without the `` (deleted)`` QuickBooks shows while it is inactive.
+
+    The suffix is QuickBooks' way of showing the state, not part of the name: it must never become a
+    project title, nor be written back as a name. A customer of unknown state (no ``Active`` key) whose
+    name ends with the suffix is read as inactive too: a name never legitimately ends that way here.
+    """
+    name = customer.get("DisplayName")
+    if not isinstance(name, str):
+        return name
+    if customer.get("Active") is not True and name.endswith(INACTIVE_SUFFIX):
+        return name[: -len(INACTIVE_SUFFIX)].rstrip()
+    return name

@@ -149,27 +149,45 @@ def contact(contact_id, emails=(), phones=(), projects=(42,)):
     }
 
 
+PHONE_ONLY = {**PROJECT, "primaryEmail": None}
+NO_PRIMARY = {**PROJECT, "primaryEmail": None, "primaryPhone": None}
+
+
 @pytest.mark.parametrize(
-    ("contacts", "expected_id"),
+    ("project", "contacts", "expected_id"),
     [
-        pytest.param([contact(3), contact(9, emails=["Owner@Smith.example"])], 9, id="email-matches-primary-email"),
-        pytest.param([contact(3), contact(9, phones=["(512) 555-0199"])], 9, id="phone-matches-primary-phone"),
+        pytest.param(PROJECT, [contact(3), contact(9, emails=["Owner@Smith.example"])], 9,
+                     id="email-matches-primary-email"),
+        pytest.param(PHONE_ONLY, [contact(3), contact(9, phones=["(512) 555-0199"])], 9,
+                     id="phone-matches-primary-phone-when-no-primary-email"),
         pytest.param(
-            [contact(3, phones=["(512) 555-0199"]), contact(9, emails=["owner@smith.example"])],
-            9,
+            PROJECT, [contact(3, phones=["(512) 555-0199"]), contact(9, emails=["owner@smith.example"])], 9,
             id="email-beats-phone",
         ),
-        pytest.param([contact(12), contact(3), contact(9)], 3, id="lowest-id"),
+        pytest.param(PROJECT, [contact(3, phones=["(512) 555-0199"])], None,
+                     id="a-phone-sharer-never-stands-in-for-the-primary-email"),
+        pytest.param(PROJECT, [contact(12), contact(3), contact(9)], None, id="primary-not-among-these"),
+        pytest.param(NO_PRIMARY, [contact(12), contact(3), contact(9)], 3, id="lowest-id-when-no-primary"),
         pytest.param(
-            [contact(1, emails=["owner@smith.example"], projects=(77,)), contact(5)], 5, id="other-project-ignored"
+            PROJECT, [contact(1, emails=["owner@smith.example"], projects=(77,)), contact(5)], None,
+            id="other-project-ignored"
         ),
-        pytest.param([contact(1, projects=())], None, id="no-linked-contact"),
-        pytest.param([], None, id="no-contacts"),
+        pytest.param(PROJECT, [contact(1, projects=())], None, id="no-linked-contact"),
+        pytest.param(PROJECT, [], None, id="no-contacts"),
     ],
 )
-def test_primary_contact(contacts, expected_id):
-    found = primary_contact(PROJECT, contacts)
+def test_primary_contact(project, contacts, expected_id):
+    found = primary_contact(project, contacts)
     assert (found or {}).get("id") == expected_id
+
+
+def test_a_contact_of_two_projects_speaks_only_for_the_one_it_is_primary_of_in_any_order():
+    shared = contact(5, emails=["pat@home.example"], phones=["(512) 555-0199"], projects=(41, 42))
+    own = contact(8, emails=["owner@smith.example"], projects=(42,))
+    other = {**PROJECT, "id": 41, "primaryEmail": "pat@home.example"}
+    for order in ([shared, own], [own, shared], [shared]):
+        assert (primary_contact(PROJECT, order) or {}).get("id") == (8 if own in order else None)
+        assert primary_contact(other, order)["id"] == 5
 
 
 def test_primary_contact_without_project():

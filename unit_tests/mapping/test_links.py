@@ -11,6 +11,7 @@ from mapping.links import (
     display_name_matches,
     invoice_id_from_note,
     invoice_note_with_link,
+    own_display_name,
     project_id_from_display_name,
     project_id_from_notes,
     qbo_invoice_id_from_description,
@@ -165,3 +166,14 @@ def test_display_name_matches_and_suffix_id():
     assert not display_name_matches(None, "Smith", 42)
     assert project_id_from_display_name("Smith (Coperniq #42)") == 42
     assert project_id_from_display_name("Smith") is None
+
+
+@pytest.mark.parametrize(("customer", "name"), [
+    ({"DisplayName": "Smith Residence (deleted)", "Active": False}, "Smith Residence"),
+    ({"DisplayName": "Smith Residence (deleted)"}, "Smith Residence"),  # state unknown: the suffix is QBO's
+    ({"DisplayName": "Smith Residence (deleted)", "Active": True}, "Smith Residence (deleted)"),
+    ({"DisplayName": "Smith Residence", "Active": False}, "Smith Residence"),
+    ({}, None),
+])
+def test_an_inactive_customers_own_name_has_no_deleted_suffix(customer: dict, name: str | None) -> None:
+    assert own_display_name(customer) == name
