@@ -30,6 +30,8 @@ from mapping.coperniq_to_qbo import customer_changes, customer_fields, invoice_c
 from mapping.coperniq_to_qbo import record_problem as inbound_problem
 from mapping.links import (
     invoice_id_from_note,
+    is_inactive,
+    own_display_name,
     project_id_from_display_name,
     project_id_from_notes,
     qbo_invoice_id_from_description,
@@ -70,7 +72,6 @@ class Snapshot:
     coperniq_invoices: list[dict[str, Any]]
     customers: dict[str, dict[str, Any]]
     qbo_invoices: dict[str, dict[str, Any]]
-    inactive_suffix: str
     item_ref: dict[str, str]
     _contacts_by_project: dict[int, list[dict[str, Any]]] | None = None
 
@@ -85,8 +86,7 @@ class Snapshot:
             customers = {k: dict(v) for k, v in qbo.customers.items()}
             qbo_invoices = {k: dict(v) for k, v in qbo.invoices.items()}
             item = next(i for i in qbo.items.values() if i["Name"] == ITEM_NAME)
-        return cls(projects, contacts, invoices, customers, qbo_invoices, qbo.inactive_name_suffix,
-                   {"value": item["Id"], "name": item["Name"]})
+        return cls(projects, contacts, invoices, customers, qbo_invoices, {"value": item["Id"], "name": item["Name"]})
 
     def contact_of(self, project: dict[str, Any]) -> dict[str, Any] | None:
         """The project's primary contact, by the mapping's rule, among the contacts linked to it."""
@@ -112,10 +112,7 @@ class Snapshot:
 
     def own_name(self, customer: dict[str, Any]) -> dict[str, Any]:
         """The customer as its own: QuickBooks shows an inactive customer's name with `` (deleted)``."""
-        name = customer.get("DisplayName") or ""
-        if customer.get("Active") is False and self.inactive_suffix and name.endswith(self.inactive_suffix):
-            return {**customer, "DisplayName": name[: -len(self.inactive_suffix)]}
-        return customer
+        return {**customer, "DisplayName": own_display_name(customer)} if is_inactive(customer) else customer
 
     def stage_of(self, project: dict[str, Any]) -> str | None:
         return (project.get("stage") or project.get("phase") or {}).get("name")
@@ -158,7 +155,7 @@ def disagreements(snapshot: Snapshot, invoice_stages: tuple[str, ...] = (INVOICE
         own = snapshot.own_name(customer)
         where = f"project {project_id} / customer {customer['Id']}"
         contact = snapshot.contact_of(project)
-        tag = " [item 6]" if customer.get("Active") is False else ""  # an inactive customer's name
+        tag = " [item 6]" if is_inactive(customer) else ""  # an inactive customer's name
         problems += _field_problems(where, customer_changes(own, customer_fields(project, contact, CURRENCY)), own,
                                     "Coperniq", tag)
         problems += _field_problems(where, project_changes(own, project, project_id), project, "QuickBooks", tag)
@@ -320,17 +317,19 @@ class People:
         attempts = 0
         while len(done) < edits and attempts < edits * 4:
             attempts += 1
-            if not self._kinds:  # every kind once, in a new order, before any comes again
-                fresh = [("Coperniq", k) for k in COPERNIQ_EDITS] + [("QuickBooks", k) for k in QUICKBOOKS_EDITS]
-                self.rng.shuffle(fresh)
-                self._kinds = [*self._retry, *(k for k in fresh if k not in self._retry)]
-                self._retry = []
-            side, kind = self._kinds.pop(0)
+            if self._retry and attempts % 2:  # a kind that was not possible before (nothing to pay yet...)
+                side, kind = self._retry.pop(0)
+            else:
+                if not self._kinds:  # every kind once, in a new order, before any comes again
+                    self._kinds = [*(("Coperniq", k) for k in COPERNIQ_EDITS),
+                                   *(("QuickBooks", k) for k in QUICKBOOKS_EDITS)]
+                    self.rng.shuffle(self._kinds)
+                side, kind = self._kinds.pop(0)
             free = {pid: c for pid, c in pairs.items() if pid not in touched}
             edit = (self._coperniq_edit if side == "Coperniq" else self._quickbooks_edit)(kind, snapshot, free)
             if edit is None:
-                # Not possible now (nothing to pay yet...): tried first in the next turn.
-                self._retry.append((side, kind))
+                if (side, kind) not in self._retry:
+                    self._retry.append((side, kind))  # tried again at every other step until it can be done
                 continue
             project_id, made = edit
             made.project_id = project_id
