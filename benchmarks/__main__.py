@@ -1,6 +1,6 @@
 """The benchmarks (not tests): each connector against the local sandboxes, one table, targets beside.
 
-    python -m benchmarks                    # everything, about 10 minutes on 2 cores
+    python -m benchmarks                    # everything, about 14 minutes on 2 cores
     python -m benchmarks --quick            # smaller sizes, under 3 minutes: a smoke run
     python -m benchmarks --only reads peer  # some sections: reads, requests, peer, load, steady
     python -m benchmarks steady             # the same as --only steady
