@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,15 +66,20 @@ def run_connector(args: list[str], stdin_lines: Iterable[str] | None = None, tim
     stdin = "".join(line if line.endswith("\n") else line + "\n" for line in stdin_lines or [])
     process = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout,
                              env={**os.environ, **(env or {})})
+    return RunResult(process.returncode, parse_output(process.stdout), process.stderr)
+
+
+def parse_output(stdout: str) -> list[dict[str, Any]]:
+    """The Airbyte messages of a connector's stdout (lines that are not JSON objects are ignored)."""
     messages = []
-    for line in process.stdout.splitlines():
+    for line in stdout.splitlines():
         line = line.strip()
         if line.startswith("{"):
             try:
                 messages.append(json.loads(line))
             except ValueError:
                 continue
-    return RunResult(process.returncode, messages, process.stderr)
+    return messages
 
 
 def configured_catalog(catalog: Mapping[str, Any], incremental: bool = True,
@@ -107,6 +112,8 @@ class Connection:
     incremental: bool = True
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # stream name -> STATE message
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="connection-")))
+    # How a connector process is run: a subprocess per run, or e.g. connector_core.launcher.PreloadedLauncher.
+    launcher: Callable[..., RunResult] = run_connector
     _catalog: dict[str, Any] | None = None
 
     def _write(self, name: str, payload: Any) -> str:
@@ -116,7 +123,7 @@ class Connection:
 
     def catalog(self) -> dict[str, Any]:
         if self._catalog is None:
-            result = run_connector([script(self.source), "discover", "--config",
+            result = self.launcher([script(self.source), "discover", "--config",
                                     self._write("source.json", self.source_config)])
             catalogs = result.of_type("CATALOG")
             if not catalogs:
@@ -129,13 +136,13 @@ class Connection:
                 "--catalog", self._write("catalog.json", self.catalog())]
         if self.state:
             args += ["--state", self._write("state.json", list(self.state.values()))]
-        result = run_connector(args)
+        result = self.launcher(args)
         for update in result.config_updates:
             self.source_config = update
         return result
 
     def write(self, lines: Iterable[str]) -> RunResult:
-        result = run_connector([script(self.destination), "write", "--config",
+        result = self.launcher([script(self.destination), "write", "--config",
                                 self._write("destination.json", self.destination_config),
                                 "--catalog", self._write("catalog.json", self.catalog())], lines)
         for update in result.config_updates:

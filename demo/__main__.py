@@ -1,9 +1,12 @@
 """`make demo`: both sandboxes with seeded data, all four flows run over pipes, and a short summary.
 
-Round 1 is the first sync in both directions. Round 2 changes nothing and must write nothing.
-Then people work: a project manager renames projects in Coperniq, AR puts a customer on hold in
-QuickBooks and issues a new invoice. Round 3 carries exactly those changes across, once. Round 4
-is quiet again: no write on either side.
+Round 1 is the first sync in both directions (invoices of projects at the GLASS ON ROOF stage go to
+QuickBooks). Round 2 changes nothing and must write nothing. Then people work: a project manager
+renames projects in Coperniq and moves another to GLASS ON ROOF without touching its invoices; AR puts
+a customer on hold in QuickBooks, issues a new invoice, and bills a customer that did not change and
+whose title another project shares. Round 3 carries exactly those changes across, once: the moved
+project's invoices reach QuickBooks, the invoice reaches its customer's own project. Round 4 is quiet
+again: no write on either side.
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ import sys
 
 from connector_core.runner import RunResult
 from demo.flows import Round, TwoWaySync
+from demo.steady_state import INVOICE_STAGE, Snapshot, disagreements, invoice_stage_move
+from mapping.links import (
+    clean_display_name,
+    invoice_id_from_note,
+    project_id_from_display_name,
+    project_id_from_notes,
+    qbo_invoice_id_from_description,
+)
+from sandboxes.coperniq import CoperniqSandbox
 from sandboxes.coperniq import make_sandbox as make_coperniq
+from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks import make_sandbox as make_quickbooks
 
 ON_HOLD = {"customer_filter_field": "Notes", "customer_filter_value": "on hold",
@@ -68,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"QuickBooks sandbox {quickbooks.base_url}  realm {quickbooks.realm_id}: "
               f"{len(quickbooks.backend.customers)} customers and {len(quickbooks.backend.invoices)} invoices "
               "already on the books\n")
-        sync = TwoWaySync(coperniq, quickbooks, outbound_config=ON_HOLD)
+        sync = TwoWaySync(coperniq, quickbooks, outbound_config=ON_HOLD,
+                          invoice_stages=[INVOICE_STAGE])
         rounds: list[Round] = []
 
         rounds.append(sync.round())
@@ -88,11 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         new_invoice = quickbooks.backend.add_invoice(billed["Id"], [("1", 1, 4200.0)],
                                                      CustomerMemo={"value": "Main panel upgrade"})
         quickbooks.backend.record_payment(new_invoice["Id"], 1000)
-        print(f"\nPeople work: projects {renamed} are renamed in Coperniq; in QuickBooks AR puts customer "
-              f"{held['DisplayName']!r} on hold (and updates the phone) and bills {billed['DisplayName']!r} "
-              f"$4,200.00, $1,000.00 of it paid.")
+        busy = {*renamed, project_id_from_notes(held["Notes"]), project_id_from_notes(billed["Notes"])}
+        staged, staged_invoices = reach_invoice_stage(coperniq, busy)
+        shared, shared_invoice = bill_a_shared_title(coperniq, quickbooks, busy | {staged})
+        print(f"\nPeople work: projects {renamed} are renamed in Coperniq and project {staged} reaches "
+              f"{INVOICE_STAGE} (its {len(staged_invoices)} invoices untouched); in QuickBooks AR puts customer "
+              f"{held['DisplayName']!r} on hold (and updates the phone), bills {billed['DisplayName']!r} "
+              f"$4,200.00, $1,000.00 of it paid, and bills {shared_invoice['CustomerRef']['name']!r} (unchanged, a "
+              f"title {shared} projects share) ${shared_invoice['TotalAmt']:,.2f}.")
         rounds.append(sync.round())
         print(describe("Round 3: the changes cross, once", rounds[-1]))
+        crossed = report_triggers(coperniq, quickbooks, staged, staged_invoices, shared_invoice)
         rounds.append(sync.round())
         print(describe("\nRound 4: quiet again", rounds[-1]))
 
@@ -101,14 +121,76 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nQuickBooks now holds {len(quickbooks.backend.customers)} customers and "
               f"{len(quickbooks.backend.invoices)} invoices; Coperniq {len(coperniq.backend.projects)} projects "
               f"and {len(coperniq.backend.invoices)} invoices.")
+        problems = disagreements(Snapshot.of(sync))
         if failed:
             print("Some rounds reported errors; see above.")
-            return 1
+        if not crossed:
+            print("Round 3 did not carry every change across (see above).")
+        if problems:
+            print(f"The two systems disagree on {len(problems)} fields of linked records, e.g.:")
+            print("\n".join(f"  {line}" for line in problems[:10]))
+        else:
+            print("Every linked project and customer, and every invoice, agree field by field.")
         if any(q != (0, 0) for q in quiet):
             print(f"The quiet rounds wrote {quiet} (QuickBooks, Coperniq); they should have written nothing.")
+        else:
+            print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
+        if failed or not crossed or problems or any(q != (0, 0) for q in quiet):
             return 1
-        print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
     return 0
+
+
+def reach_invoice_stage(coperniq: CoperniqSandbox, busy: set) -> tuple[int, list[int]]:
+    """A project with invoices moves to the invoice stage; its invoices are not touched (qbo:in:2)."""
+    backend = coperniq.backend
+    invoices: dict[int, list[int]] = {}
+    for invoice in backend.invoices.values():
+        if not qbo_invoice_id_from_description(invoice.description):
+            invoices.setdefault(invoice.record_id, []).append(invoice.id)
+    for project_id in sorted(invoices):
+        project = backend.projects.get(project_id)
+        move = invoice_stage_move(backend, project_id) if project and project.is_active else None
+        if move is not None and project_id not in busy:
+            backend.update_project(project_id, move[1])
+            return project_id, sorted(invoices[project_id])
+    raise RuntimeError("no project with invoices can reach the invoice stage")
+
+
+def bill_a_shared_title(coperniq: CoperniqSandbox, quickbooks: QuickBooksSandbox, busy: set) -> tuple[int, dict]:
+    """AR bills the customer that holds a title other projects share (no ``(Coperniq #id)`` in its name)."""
+    titles: dict[str, list[int]] = {}
+    for project in coperniq.backend.projects.values():
+        if project.is_active:
+            titles.setdefault(clean_display_name(project.title, project.id), []).append(project.id)
+    for customer in sorted(quickbooks.backend.customers.values(), key=lambda c: int(c["Id"])):
+        project_id = project_id_from_notes(customer.get("Notes"))
+        sharing = titles.get(customer["DisplayName"], [])
+        if project_id in sharing and len(sharing) > 1 and not project_id_from_display_name(customer["DisplayName"]) \
+                and not busy & set(sharing):
+            item = next(i["Id"] for i in quickbooks.backend.items.values() if i["Name"] == "Solar Panel Installation")
+            invoice = quickbooks.backend.add_invoice(customer["Id"], [(item, 1, 2750.0)],
+                                                     CustomerMemo={"value": "Annual system inspection"})
+            return len(sharing), invoice
+    raise RuntimeError("no linked customer has a title another project shares")
+
+
+def report_triggers(coperniq: CoperniqSandbox, quickbooks: QuickBooksSandbox, staged: int, staged_invoices: list[int],
+                    shared_invoice: dict) -> bool:
+    """Print whether round 3 fired both triggers whose event lives in another record; True if both did."""
+    in_quickbooks = {invoice_id_from_note(i.get("PrivateNote")) for i in quickbooks.backend.invoices.values()}
+    delivered = [i for i in staged_invoices if i in in_quickbooks]
+    copies = [i for i in coperniq.backend.invoices.values()
+              if qbo_invoice_id_from_description(i.description) == shared_invoice["Id"]]
+    customer = quickbooks.backend.customers[shared_invoice["CustomerRef"]["value"]]
+    own = project_id_from_notes(customer.get("Notes"))
+    stage_ok = len(delivered) == len(staged_invoices)
+    shared_ok = len(copies) == 1 and copies[0].record_id == own
+    print(f"\n  Project {staged} reached {INVOICE_STAGE}: {len(delivered)} of its {len(staged_invoices)} invoices are "
+          f"in QuickBooks {'(crossed)' if stage_ok else '(did NOT cross)'}.")
+    where = f"on project {copies[0].record_id}" if copies else "not in Coperniq"
+    print(f"  QuickBooks invoice {shared_invoice['Id']} of {customer['DisplayName']!r}: {where}, the customer's own "
+          f"project being {own} {'(crossed)' if shared_ok else '(did NOT cross)'}.")
+    return stage_ok and shared_ok
 
 
 if __name__ == "__main__":

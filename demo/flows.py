@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector_core.runner import Connection, RunResult
+from connector_core.runner import Connection, RunResult, run_connector
 from sandboxes.coperniq import CoperniqSandbox
 from sandboxes.quickbooks import QuickBooksSandbox
 
@@ -62,6 +63,10 @@ class TwoWaySync:
     quickbooks: QuickBooksSandbox
     outbound_config: dict[str, Any] = field(default_factory=dict)
     inbound_config: dict[str, Any] = field(default_factory=dict)
+    # qbo:in:2's billing stages, set on both inbound connectors as a user would: destination-quickbooks
+    # bills on them, source-coperniq re-sends the invoices of projects that move into them.
+    invoice_stages: list[str] | None = None
+    launcher: Callable[..., RunResult] = run_connector  # how each connector process runs (see connector_core)
     inbound: Connection = field(init=False)
     outbound: Connection = field(init=False)
 
@@ -70,10 +75,14 @@ class TwoWaySync:
 
     def reset(self) -> None:
         """New connections with no state, as after a reset in Airbyte."""
-        self.inbound = Connection("source-coperniq", coperniq_config(self.coperniq), "destination-quickbooks",
-                                  quickbooks_config(self.quickbooks, **self.inbound_config))
+        stages = {"invoice_stages": list(self.invoice_stages)} if self.invoice_stages else {}
+        self.inbound = Connection("source-coperniq", {**coperniq_config(self.coperniq), **stages},
+                                  "destination-quickbooks",
+                                  quickbooks_config(self.quickbooks, **stages, **self.inbound_config),
+                                  launcher=self.launcher)
         self.outbound = Connection("source-quickbooks", quickbooks_config(self.quickbooks), "destination-coperniq",
-                                   {**coperniq_config(self.coperniq), **self.outbound_config})
+                                   {**coperniq_config(self.coperniq), **self.outbound_config},
+                                   launcher=self.launcher)
 
     def _run(self, connection: Connection) -> tuple[tuple[RunResult, RunResult], Traffic]:
         self.coperniq.log.clear()

@@ -57,6 +57,7 @@ from mapping.links import (
     title_from_display_name,
 )
 from mapping.ownership import invoice_to_create, invoice_update
+from mapping.people import split_name
 from qbo.client import MAX_BATCH_ITEMS, QuickBooksClient, batch_item_fault
 from qbo.company import CompanySettings, currency_check, read_settings
 from qbo.errors import DUPLICATE_DOC_NUMBER, DUPLICATE_NAME, STALE_OBJECT, QuickBooksFault
@@ -339,7 +340,8 @@ class QuickBooksWriter:
 
         A project has one primary contact; the others must never overwrite the customer. When this run
         saw the project, its primary email or phone decides. Otherwise only the person the customer
-        already names (same email or phone) may update it; any contact may fill a customer with no one on it.
+        already names (same email or phone, else the same name) may update it; any contact may fill a customer
+        with no one on it.
         """
         if not contacts:
             return None
@@ -349,7 +351,11 @@ class QuickBooksWriter:
         email = ((current or {}).get("PrimaryEmailAddr") or {}).get("Address")
         phone = ((current or {}).get("PrimaryPhone") or {}).get("FreeFormNumber")
         found = contact_reached_at(contacts, email, phone)
-        names_someone = any((email, phone, (current or {}).get("GivenName"), (current or {}).get("FamilyName")))
+        named = ((current or {}).get("GivenName"), (current or {}).get("FamilyName"))
+        if found is None and any(named):  # a customer that names its person by name alone (no email, no phone)
+            found = next((c for c in sorted(contacts, key=lambda c: c["id"]) if split_name(c.get("name")) == named),
+                         None)
+        names_someone = any((email, phone, *named))
         if found is not None or names_someone:
             return found
         return min(contacts, key=lambda c: c["id"])
