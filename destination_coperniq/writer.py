@@ -56,6 +56,7 @@ from mapping.qbo_to_coperniq import (
     coperniq_invoice_changes,
     coperniq_invoice_fields,
     invoice_status,
+    names_nobody,
     project_changes,
     record_problem,
 )
@@ -330,6 +331,11 @@ class CoperniqWriter:
         if not has_person(customer):
             return False
         contact = self._project_contact(project, customer)
+        if contact is None and names_nobody(dict(customer)):
+            self.report.caveat("customers", customer.get("Id"), "names no person (no GivenName, FamilyName or "
+                               "CompanyName): its email and phone make no Coperniq contact; add a name in QuickBooks "
+                               "or a contact in Coperniq")
+            return False
         changes = contact_changes(dict(customer), contact)
         if contact is None:
             body = {**changes, "projectIds": [project["id"]]}

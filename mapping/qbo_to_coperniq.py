@@ -83,6 +83,16 @@ def _phone_matches(existing: str, qbo_value: str) -> bool:
     return same_phone(existing, qbo_value) or qbo_phone(existing) == qbo_value
 
 
+def names_nobody(customer: dict) -> bool:
+    """A customer with no GivenName, FamilyName or CompanyName: there is no name for a new contact.
+
+    A contact made for it would be named after the DisplayName (usually the project's title, as Coperniq
+    names the contact it makes for a project's primary email or phone), and qbo:in:1 would read that back
+    as a person's given and family names. So such a customer's email and phone make no new contact.
+    """
+    return not any(_clean(customer.get(key)) for key in ("GivenName", "FamilyName", "CompanyName"))
+
+
 def contact_changes(customer: dict, contact: dict | None) -> dict:
     """A Coperniq contact body from a QuickBooks customer: ``name``, ``emails``, ``phones``.
 

@@ -8,6 +8,7 @@ from mapping.qbo_to_coperniq import (
     coperniq_invoice_changes,
     coperniq_invoice_fields,
     invoice_status,
+    names_nobody,
     project_changes,
 )
 
@@ -397,3 +398,14 @@ def test_coperniq_invoice_changes_reuse_line_id():
     changes = coperniq_invoice_changes(current, desired)
     assert changes["lineItems"] == [{**desired["lineItems"][0], "id": 555}]
     assert "id" not in desired["lineItems"][0]  # the desired record is not mutated
+
+
+@pytest.mark.parametrize(("customer", "expected"), [
+    pytest.param({"DisplayName": "11667 Sycamore St Unit 210"}, True, id="display-name-only"),
+    pytest.param({"DisplayName": "X", "GivenName": " ", "FamilyName": ""}, True, id="blank-names"),
+    pytest.param({"DisplayName": "X", "GivenName": "Ana"}, False, id="given-name"),
+    pytest.param({"DisplayName": "X", "FamilyName": "Lindqvist"}, False, id="family-name"),
+    pytest.param({"DisplayName": "X", "CompanyName": "Sunrise Roofing LLC"}, False, id="company"),
+])
+def test_names_nobody(customer: dict, expected: bool) -> None:
+    assert names_nobody(customer) is expected
