@@ -405,8 +405,8 @@ FLOW_ENDPOINTS: dict[str, tuple[Endpoint, ...]] = {  # counts from the worlds of
                   Endpoint("coperniq", "PATCH", r"^/v1/projects/\d+$", 20),
                   Endpoint("coperniq", "GET", r"^/v1/contacts$", 1),
                   Endpoint("coperniq", "PATCH", r"^/v1/contacts/\d+$", 10)),
+    # qbo:out:2's invoices carry their project (`_coperniq_project_id`): no project list is needed to route them.
     "qbo:out:2": (_qbo(r"/query$", 1), TOKEN,
-                  Endpoint("coperniq", "GET", r"^/v1/projects$", 1),
                   Endpoint("coperniq", "GET", r"^/v1/invoices$", 1),
                   Endpoint("coperniq", "GET", r"^/v1/catalog-items$", 1),
                   Endpoint("coperniq", "POST", r"^/v1/invoices$", 20)),
