@@ -18,6 +18,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
+	@echo; echo "QuickBooks Desktop, through the Web Connector bridge:"
+	$(BIN)/python -m demo.desktop
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
