@@ -2,7 +2,7 @@
 
     python -m benchmarks                    # everything, about 14 minutes on 2 cores
     python -m benchmarks --quick            # smaller sizes, under 3 minutes: a smoke run
-    python -m benchmarks --only reads peer  # some sections: reads, requests, peer, load, steady
+    python -m benchmarks --only reads peer  # some sections: reads, requests, peer, load, steady, desktop
     python -m benchmarks steady             # the same as --only steady
 
 Sections (what each measures is in its module's docstring and in docs/benchmarks.md):
@@ -14,7 +14,9 @@ Sections (what each measures is in its module's docstring and in docs/benchmarks
 - ``load``      a 10,000-customer initial load into QuickBooks under Intuit's limits (scaled time);
 - ``steady``    hourly syncs of 10,000 projects with 1 % of the records changed on each side: requests per
                 hour per API against the minimum, and a month of them against Coperniq's daily quota and
-                Intuit's metered reads.
+                Intuit's metered reads;
+- ``desktop``   QuickBooks Desktop through the bridge: bridge requests per 1,000 records and qbXML requests
+                per Web Connector message set and session.
 
 A full run (all sections, not ``--quick``) also writes the table into docs/benchmarks.md (between
 its ``bench:table`` markers) and redraws docs/benchmarks.png; ``python -m benchmarks steady`` alone
@@ -32,10 +34,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import flows, load, peer, plot, reads, steady
+from benchmarks import desktop, flows, load, peer, plot, reads, steady
 from benchmarks.common import MISS, PASS, SectionResult, format_table
 
-SECTIONS = {"reads": reads.run, "requests": flows.run, "peer": peer.run, "load": load.run, "steady": steady.run}
+SECTIONS = {"reads": reads.run, "requests": flows.run, "peer": peer.run, "load": load.run, "steady": steady.run,
+            "desktop": desktop.run}
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 PNG = ROOT / "docs" / "benchmarks.png"

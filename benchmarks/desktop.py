@@ -9,7 +9,9 @@ outbound read, and reports:
 - message sets (``sendRequestXML`` calls) per session and qbXML requests per message set and per session:
   the bridge batches up to ``MAX_WRITES`` writes per message set with ``continueOnError``.
 
-Not wired into ``python -m benchmarks`` (the integrator decides); run ``python -m benchmarks.desktop``.
+``python -m benchmarks desktop`` puts it in the table (``run``);
+``python -m benchmarks.desktop`` prints the raw figures.
+The baseline is the naive bridge: one API request per record, one qbXML request per ``sendRequestXML``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 from typing import Any
 
+from benchmarks.common import Row, SectionResult, fmt, verdict
 from demo.desktop import DesktopTwoWaySync, start_desktop
 from quickbooks_desktop_bridge.service import MAX_WRITES
 
@@ -58,6 +61,23 @@ def desktop_benchmark(projects: int = 200, seed: int = 7) -> dict[str, Any]:
         bridge.stop()
         coperniq.stop()
     return result
+
+
+def run(quick: bool = False) -> SectionResult:
+    figures = desktop_benchmark(projects=50 if quick else 200)
+    per_1000 = figures["bridge_api_requests_per_1000_records"]
+    per_set = figures["qbxml_requests_per_message_set"]
+    records = figures["records_in"] + figures["records_out"]
+    return SectionResult(rows=[
+        Row("desktop", f"bridge API requests per 1,000 records ({records:,} records)", fmt(per_1000, 1),
+            "naive 1,000.0", "<= 50 (20 x fewer)", verdict(per_1000 <= 50)),
+        Row("desktop", "qbXML requests per message set (sendRequestXML)", fmt(per_set, 1), "naive 1.0",
+            ">= 10", verdict(per_set >= 10)),
+        Row("desktop", "qbXML requests per Web Connector session / sessions",
+            f"{fmt(figures['qbxml_requests_per_session'], 1)} / {figures['sessions']}", "", "context"),
+        Row("desktop", "qbXML requests per 1,000 records", fmt(figures["qbxml_requests_per_1000_records"], 1), "",
+            "context"),
+    ], data={"desktop": figures})
 
 
 def main() -> None:
