@@ -24,8 +24,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Three workers on two cores: most tests wait on connector processes and sandboxes, not on the CPU.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
