@@ -33,6 +33,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.destination import WriteReport, describe_fields
+from coperniq.records import project_stage
 from mapping.coperniq_to_qbo import (
     contact_reached_at,
     customer_changes,
@@ -114,14 +115,6 @@ class Operation:
     record_id: Any
     key: int  # project id for customers, Coperniq invoice id for invoices
 
-
-def project_stage(project: Mapping[str, Any]) -> str | None:
-    """Workflows 1.0 projects carry ``stage``; 2.0 projects carry ``phase`` instead."""
-    for key in ("stage", "phase"):
-        value = project.get(key)
-        if isinstance(value, Mapping) and value.get("name"):
-            return str(value["name"])
-    return None
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter, project_stage
+from coperniq.records import project_stage
+from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter
 from mapping.coperniq_to_qbo import contact_reached_at, customer_fields, invoice_fields, primary_contact, record_problem
 from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
 from mapping.qbd import (

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from connector_core.runner import Connection
+from coperniq.records import project_stage
 from demo.flows import TwoWaySync, coperniq_config, quickbooks_config
 from mapping.addresses import parse_us_address
 from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
@@ -26,17 +27,9 @@ COPERNIQ_WRITES = r"^/v1/(projects|contacts|invoices)"
 STAGE = "GLASS ON ROOF"
 
 
-def stage_name(project: dict[str, Any]) -> str | None:
-    for key in ("stage", "phase"):
-        value = project.get(key)
-        if isinstance(value, dict) and value.get("name"):
-            return str(value["name"])
-    return None
-
-
 def current_stages(coperniq: CoperniqSandbox) -> dict[int, str | None]:
     backend = coperniq.backend
-    return {pid: stage_name(backend.project_json(p)) for pid, p in backend.projects.items()}
+    return {pid: project_stage(backend.project_json(p)) for pid, p in backend.projects.items()}
 
 
 def qbo_writes(quickbooks: QuickBooksSandbox) -> int:

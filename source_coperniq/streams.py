@@ -52,6 +52,7 @@ from airbyte_cdk.models import Type as MessageType
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
 from coperniq.client import MAX_PAGE_SIZE, CoperniqClient, Page
+from coperniq.records import project_stage
 
 SCHEMAS = Path(__file__).parent / "schemas"
 CURSOR = "updatedAt"
@@ -79,14 +80,6 @@ def parse_timestamp(value: str) -> pendulum.DateTime:
 def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / f"{name}.json").read_text())
 
-
-def project_stage(project: Mapping[str, Any]) -> str | None:
-    """The name of the project's current stage (Workflows 1.0) or phase (2.0); None without either."""
-    for key in ("stage", "phase"):
-        step = project.get(key)
-        if isinstance(step, Mapping) and step.get("name"):
-            return str(step["name"])
-    return None
 
 
 def time_in_stage_days(project: Mapping[str, Any]) -> int | None:
