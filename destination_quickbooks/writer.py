@@ -117,6 +117,29 @@ class Operation:
 
 
 
+def admitted_record_id(stream: str, record: Mapping[str, Any], report: WriteReport,
+                       facts: dict[int, ProjectFacts]) -> int | None:
+    """The id of a record the writer can map, else None with the reason reported; a project's facts are noted.
+
+    Shared by destination-quickbooks and destination-quickbooks-desktop: both take the same Coperniq records.
+    """
+    if stream not in STREAMS:
+        report.skip(stream, record.get("id"), f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+        return None
+    record_id = record.get("id")
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        report.skip(stream, record_id, "record has no integer `id`")
+        return None
+    problem = record_problem(stream, dict(record))
+    if problem is not None:
+        report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
+        return None
+    if stream == "projects":
+        facts[record_id] = ProjectFacts(stage=project_stage(record), primary_email=record.get("primaryEmail"),
+                                        primary_phone=record.get("primaryPhone"))
+    return record_id
+
+
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -161,21 +184,10 @@ class QuickBooksWriter:
         return len(self._held)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        if stream not in STREAMS:
-            self.report.skip(stream, record.get("id"),
-                             f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
-            return
-        record_id = record.get("id")
-        if not isinstance(record_id, int) or isinstance(record_id, bool):
-            self.report.skip(stream, record_id, "record has no integer `id`")
-            return
-        problem = record_problem(stream, dict(record))
-        if problem is not None:
-            self.report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
+        record_id = admitted_record_id(stream, record, self.report, self._facts)
+        if record_id is None:
             return
         if stream == "projects":
-            self._facts[record_id] = ProjectFacts(stage=project_stage(record), primary_email=record.get("primaryEmail"),
-                                                  primary_phone=record.get("primaryPhone"))
             caveat = shortened_title(dict(record))
             if caveat is not None:
                 self.report.caveat(stream, record_id, caveat)

@@ -26,9 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from coperniq.records import project_stage
-from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter
-from mapping.coperniq_to_qbo import contact_reached_at, customer_fields, invoice_fields, primary_contact, record_problem
+from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter, admitted_record_id
+from mapping.coperniq_to_qbo import contact_reached_at, customer_fields, invoice_fields, primary_contact
 from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
 from mapping.qbd import (
     NAME_MAX,
@@ -122,21 +121,10 @@ class DesktopWriter:
         return len(self._held)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        if stream not in STREAMS:
-            self.report.skip(stream, record.get("id"),
-                             f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
-            return
-        record_id = record.get("id")
-        if not isinstance(record_id, int) or isinstance(record_id, bool):
-            self.report.skip(stream, record_id, "record has no integer `id`")
-            return
-        problem = record_problem(stream, dict(record))
-        if problem is not None:
-            self.report.reject(stream, record_id, f"cannot be mapped to QuickBooks: {problem}")
+        record_id = admitted_record_id(stream, record, self.report, self._facts)
+        if record_id is None:
             return
         if stream == "projects":
-            self._facts[record_id] = ProjectFacts(stage=project_stage(record), primary_email=record.get("primaryEmail"),
-                                                  primary_phone=record.get("primaryPhone"))
             title = " ".join(str(record.get("title") or "").split())
             if len(title) > NAME_MAX:
                 self.report.caveat(stream, record_id, f"`title` is {len(title)} characters; a QuickBooks Desktop "
