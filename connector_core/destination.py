@@ -127,11 +127,11 @@ class BufferedWriter(Protocol):
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None: ...
 
-    def buffered(self) -> int:
+    def pending_count(self) -> int:
         """Records waiting for the next flush."""
         ...
 
-    def held(self) -> int:
+    def deferred_count(self) -> int:
         """Records a flush kept back on purpose (to write them once, later): not committed yet."""
         ...
 
@@ -158,12 +158,12 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
 
     def flush(final: bool = False) -> Iterator[AirbyteMessage]:
         nonlocal held_states, reported
-        if writer.buffered() or (final and writer.held()):
+        if writer.pending_count() or (final and writer.deferred_count()):
             writer.flush(final)
         for issue in writer.report.issues[reported:]:
             yield log_message(issue.log_line(), Level.WARN)
         reported = len(writer.report.issues)
-        if writer.held():
+        if writer.deferred_count():
             return  # records before these states are not committed yet
         if not dry_run:
             yield from held_states
@@ -172,11 +172,11 @@ def run_write(writer: BufferedWriter, input_messages: Iterable[AirbyteMessage], 
     for message in input_messages:
         if message.type == Type.RECORD and message.record is not None:
             writer.add(message.record.stream, message.record.data)
-            if writer.buffered() >= limit:
+            if writer.pending_count() >= limit:
                 yield from flush()
         elif message.type == Type.STATE:
             held_states.append(message)
-            if not writer.buffered() and not writer.held():
+            if not writer.pending_count() and not writer.deferred_count():
                 yield from flush()
     yield from flush(final=True)
     summary = writer.report.summary()

@@ -54,9 +54,9 @@ class CoperniqClient:
     ):
         self.base_url = validate_base_url(base_url, "base_url", DEFAULT_BASE_URL)
         self.logger = logger or logging.getLogger("airbyte.coperniq")
-        self.requests = RequestCounter()  # every attempt, retries included: the daily quota counts them all
+        self.request_counter = RequestCounter()  # every attempt, retries included: the daily quota counts them all
         self.rate_limit_remaining: int | None = None
-        session = self.requests.attach(requests.Session())
+        session = self.request_counter.attach(requests.Session())
         session.headers["Accept"] = "application/json"
         session.hooks["response"].append(self._observe_quota)
         self._backoff = backoff or RetryAfterBackoff()

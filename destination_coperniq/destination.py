@@ -62,5 +62,5 @@ class DestinationCoperniq(TolerantDestination):
         require_honoured_modes(configured_catalog, "destination-coperniq", logger)
         writer = CoperniqWriter(client_from_config(config, logger), config, logger)
         yield from run_write(writer, input_messages, logger, max_buffered=BUFFER_SIZE)
-        logger.info(f"Coperniq requests used: {writer.client.requests.total} "
+        logger.info(f"Coperniq requests used: {writer.client.request_counter.total} "
                     f"(daily quota left: {writer.client.rate_limit_remaining})")

@@ -143,7 +143,7 @@ class CoperniqWriter:
 
     # -- buffering -----------------------------------------------------------------------------
 
-    def buffered(self) -> int:
+    def pending_count(self) -> int:
         return len(self._customers) + len(self._invoices)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
@@ -164,7 +164,7 @@ class CoperniqWriter:
             return
         (self._customers if stream == "customers" else self._invoices)[str(record_id)] = dict(record)
 
-    def held(self) -> int:
+    def deferred_count(self) -> int:
         return 0  # every flush writes all it has
 
     def flush(self, final: bool = False) -> None:

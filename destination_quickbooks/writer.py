@@ -177,10 +177,10 @@ class QuickBooksWriter:
 
     # -- buffering -----------------------------------------------------------------------------
 
-    def buffered(self) -> int:
+    def pending_count(self) -> int:
         return len(self._projects) + len(self._contacts) + len(self._invoices)
 
-    def held(self) -> int:
+    def deferred_count(self) -> int:
         return len(self._held)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:

@@ -114,10 +114,10 @@ class DesktopWriter:
 
     # -- buffering (as destination-quickbooks) ----------------------------------------------
 
-    def buffered(self) -> int:
+    def pending_count(self) -> int:
         return sum(len(records) for records in self._records.values())
 
-    def held(self) -> int:
+    def deferred_count(self) -> int:
         return len(self._held)
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:

@@ -31,8 +31,8 @@ class BridgeClient:
         self.logger = logger or logging.getLogger("qbd.client")
         self.max_retries = max_retries
         self.timeout = timeout
-        self.counter = RequestCounter()
-        self.session = self.counter.attach(requests.Session())
+        self.request_counter = RequestCounter()
+        self.session = self.request_counter.attach(requests.Session())
         self.session.headers.update({"x-api-key": api_key, "Accept": "application/json"})
         self.backoff = RetryAfterBackoff()
 

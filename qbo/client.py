@@ -89,8 +89,8 @@ class QuickBooksClient:
         self.company_url = f"{api_root(config)}/v3/company/{self.realm_id}"
         self.logger = logger or logging.getLogger("airbyte.quickbooks")
         self.throttle = throttle or default_throttle()
-        self.requests = RequestCounter()
-        session = self.requests.attach(PacedSession(self.throttle))
+        self.request_counter = RequestCounter()
+        session = self.request_counter.attach(PacedSession(self.throttle))
         session.headers["Accept"] = "application/json"
         self.authenticator = build_authenticator(config)
         self._http = HttpClient(

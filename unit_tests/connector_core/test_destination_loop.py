@@ -35,10 +35,10 @@ class RecordingWriter:
             return
         self.pending.append(record["id"])
 
-    def buffered(self) -> int:
+    def pending_count(self) -> int:
         return len(self.pending)
 
-    def held(self) -> int:
+    def deferred_count(self) -> int:
         return len(self.kept)
 
     def flush(self, final: bool = False) -> None:
