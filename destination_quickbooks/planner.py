@@ -202,35 +202,47 @@ def plan_customers(records: FlushRecords, selection: InvoiceSelection, view: Qui
     return plan
 
 
-def _source_project(project_id: int, records: FlushRecords, current: dict[str, Any] | None,
-                    plan: Plan) -> tuple[dict[str, Any] | None, bool]:
-    """(the project the customer is built from, go on): the record, else its title from a contact or invoice."""
+def customer_source(project_id: int, records: FlushRecords,
+                    has_customer: bool) -> tuple[dict[str, Any] | None, Outcome | None] | None:
+    """What a project's customer is built from: (the project, None); (None, why not) to skip; None for no write.
+
+    The project record when it arrived; else, for a project with no customer yet, the title a contact
+    or invoice carries; else (a customer exists) None, and only a contact updates it. A project reached
+    only through an invoice, whose customer exists, needs no write.
+    """
     project = records.projects.get(project_id)
     contacts = records.contacts_by_project.get(project_id, [])
-    if project is None and not contacts and current is not None:
-        return None, False  # reached only through an invoice, and its customer already exists
-    if project is None and current is None:
-        title = records.titles.get(project_id)
-        if not title:
-            plan.note("contacts", contacts[0]["id"] if contacts else project_id, "skipped",
-                      f"project {project_id} has no customer yet and no title to create one with")
-            return None, False
-        return {"id": project_id, "title": title}, True
-    return project, True
+    if project is not None or (contacts and has_customer):
+        return project, None
+    if has_customer:
+        return None
+    title = records.titles.get(project_id)
+    if not title:
+        return None, Outcome("contacts", contacts[0]["id"] if contacts else project_id, "skipped",
+                             f"project {project_id} has no customer yet and no title to create one with")
+    return {"id": project_id, "title": title}, None
+
+
+def reported_as(project_id: int, project: dict[str, Any] | None, contact: dict[str, Any] | None) -> tuple[str, Any]:
+    """The (stream, record id) a customer write is reported under: the project, else the contact that made it."""
+    if project is None and contact is not None:
+        return "contacts", contact["id"]
+    return "projects", project_id
 
 
 def _customer_write(project_id: int, records: FlushRecords, index: CustomerIndex, view: QuickBooksView,
                     facts: ProjectFacts | None, currency: str, plan: Plan) -> PlannedWrite | None:
     current = index.by_project.get(project_id)
-    source, go_on = _source_project(project_id, records, current, plan)
-    if not go_on:
+    found = customer_source(project_id, records, current is not None)
+    if found is None or found[1] is not None:
+        if found is not None:
+            plan.outcomes.append(found[1])
         return None
-    project = records.projects.get(project_id)
+    source, project = found[0], records.projects.get(project_id)
     contact = customer_contact(project, records.contacts_by_project.get(project_id, []), current,
                                facts.primary_email if facts else None, facts.primary_phone if facts else None)
     desired = customer_fields(source, contact, currency)
-    stream, record_id = ("projects", project_id) if project is not None else \
-        ("contacts", contact["id"]) if contact is not None else ("projects", project_id)
+    stream, record_id = reported_as(project_id, project, contact)
     adopted = False
     if current is None and source is not None:
         same_name = index.holder_of(clean_display_name(source.get("title"), project_id))
