@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from destination_quickbooks.intake import FlushRecords, ProjectFacts
+from destination_quickbooks.intake import FlushRecords, Outcome, ProjectFacts
 from mapping.coperniq_to_qbo import customer_changes, customer_fields, invoice_changes, invoice_fields
 from mapping.invoice_numbers import suffixed_doc_number
 from mapping.links import (
@@ -62,16 +62,6 @@ class PlannedWrite:
     def with_body(self, body: dict[str, Any], action: str | None = None) -> PlannedWrite:
         return PlannedWrite(self.entity, action or self.action, body, self.stream, self.record_id, self.coperniq_id,
                             self.reason)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A record the plan writes nothing for: counted (unchanged, filtered...) or reported (skipped, rejected)."""
-
-    stream: str
-    record_id: Any
-    kind: str  # unchanged | filtered | owned_by_quickbooks | skipped | rejected | caveat
-    reason: str = ""
 
 
 @dataclass
@@ -196,10 +186,14 @@ def plan_customers(records: FlushRecords, selection: InvoiceSelection, view: Qui
             continue
         if write is not None:
             plan.writes.append(write)
-    for contact_id in records.unlinked_contacts:
-        plan.note("contacts", contact_id, "skipped", "contact is linked to no project, so to no customer")
+    plan.outcomes += unlinked_contacts(records)
     plan.adopted = index.adopted
     return plan
+
+
+def unlinked_contacts(records: FlushRecords) -> list[Outcome]:
+    return [Outcome("contacts", contact_id, "skipped", "contact is linked to no project, so to no customer")
+            for contact_id in records.unlinked_contacts]
 
 
 def customer_source(project_id: int, records: FlushRecords,

@@ -25,13 +25,12 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.destination import WriteReport
 from destination_quickbooks.executor import Answer, BatchExecutor, chunks
-from destination_quickbooks.intake import RecordIntake
+from destination_quickbooks.intake import IntakeWriter, RecordIntake
 from destination_quickbooks.planner import (
     NEEDS_COMPANY,
     NEEDS_OTHER_NAMES,
     CustomerIndex,
     InvoiceSettings,
-    Outcome,
     Plan,
     QuickBooksView,
     plan_customers,
@@ -49,7 +48,7 @@ from qbo.query import in_list, quote
 LOOKUP_CHUNK = 500  # values per IN (...): queries go by POST, so no URL limit; answers page by 1,000
 
 
-class QuickBooksWriter:
+class QuickBooksWriter(IntakeWriter):
     def __init__(self, client: QuickBooksClient, config: Mapping[str, Any], logger: logging.Logger,
                  streams: Iterable[str] = ()):
         self.client = client
@@ -66,20 +65,8 @@ class QuickBooksWriter:
         self._settings: CompanySettings | None = None
         self._item_ref: dict[str, str] | None = None
 
-    # -- buffering -----------------------------------------------------------------------------
-
-    def pending_count(self) -> int:
-        return self.intake.pending_count()
-
-    def deferred_count(self) -> int:
-        return self.intake.deferred_count()
-
-    def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        record_id = self.intake.add(stream, record)
-        if record_id is not None and stream == "projects":
-            caveat = shortened_title(dict(record))
-            if caveat is not None:
-                self.report.caveat(stream, record_id, caveat)
+    def title_caveat(self, project: Mapping[str, Any]) -> str | None:
+        return shortened_title(dict(project))
 
     # -- flush ---------------------------------------------------------------------------------
 
@@ -87,7 +74,7 @@ class QuickBooksWriter:
         records = self.intake.take(final)
         view = self.quickbooks_view()
         selection = select_invoices(records.invoices.values(), self.intake.facts, self.stages)
-        self._record(selection.outcomes)
+        self.record_outcomes(selection.outcomes)
         records.note_invoice_titles(selection.invoices)
         plan = self._complete(lambda: plan_customers(records, selection, view, self.intake.facts, self.currency))
         view.customers.adopted = plan.adopted
@@ -104,25 +91,18 @@ class QuickBooksWriter:
             view = self.quickbooks_view()
             if NEEDS_OTHER_NAMES in plan.needs and not view.other_names_known:
                 self._reserve_other_names(view)
-            if NEEDS_COMPANY in plan.needs and not view.company_known:
+            elif NEEDS_COMPANY in plan.needs and not view.company_known:
                 view.currency_ref = self._company().currency_ref(self.currency)
                 view.company_known = True
+            else:
+                raise RuntimeError(f"the plan asks again for what was read: {sorted(plan.needs)}")
             plan = make_plan()
         return plan
 
     def _run(self, plan: Plan, view: QuickBooksView) -> None:
-        self._record(plan.outcomes)
+        self.record_outcomes(plan.outcomes)
         for answer in self.executor.execute(plan.writes):
             self._lay_over(view, answer)
-
-    def _record(self, outcomes: Iterable[Outcome]) -> None:
-        for outcome in outcomes:
-            if outcome.kind == "skipped":
-                self.report.skip(outcome.stream, outcome.record_id, outcome.reason)
-            elif outcome.kind == "rejected":
-                self.report.reject(outcome.stream, outcome.record_id, outcome.reason)
-            else:
-                self.report.count(outcome.stream, outcome.kind)
 
     @staticmethod
     def _lay_over(view: QuickBooksView, answer: Answer) -> None:

@@ -25,8 +25,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from destination_quickbooks.intake import FlushRecords, RecordIntake
-from destination_quickbooks.planner import InvoiceSelection, Outcome, customer_source, reported_as, select_invoices
+from destination_quickbooks.intake import FlushRecords, IntakeWriter, RecordIntake
+from destination_quickbooks.planner import (
+    InvoiceSelection,
+    customer_source,
+    reported_as,
+    select_invoices,
+    unlinked_contacts,
+)
 from mapping.coperniq_to_qbo import customer_fields, invoice_fields
 from mapping.links import invoice_id_from_note, project_id_from_notes
 from mapping.qbd import (
@@ -97,7 +103,7 @@ class Mirror:
             self.invoices[key_id] = merged
 
 
-class DesktopWriter:
+class DesktopWriter(IntakeWriter):
     def __init__(self, client: BridgeClient, config: Mapping[str, Any], logger: logging.Logger,
                  streams: Iterable[str] = ()):
         self.client = client
@@ -111,21 +117,12 @@ class DesktopWriter:
         self._mirror: Mirror | None = None
         self._adopted: set[str] = set()
 
-    # -- buffering (as destination-quickbooks) ----------------------------------------------
-
-    def pending_count(self) -> int:
-        return self.intake.pending_count()
-
-    def deferred_count(self) -> int:
-        return self.intake.deferred_count()
-
-    def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        record_id = self.intake.add(stream, record)
-        if record_id is not None and stream == "projects":
-            title = " ".join(str(record.get("title") or "").split())
-            if len(title) > NAME_MAX:
-                self.report.caveat(stream, record_id, f"`title` is {len(title)} characters; a QuickBooks Desktop "
-                                                      f"customer name holds {NAME_MAX}, so it is shortened")
+    def title_caveat(self, project: Mapping[str, Any]) -> str | None:
+        title = " ".join(str(project.get("title") or "").split())
+        if len(title) > NAME_MAX:
+            return f"`title` is {len(title)} characters; a QuickBooks Desktop customer name holds {NAME_MAX}, so it " \
+                   "is shortened"
+        return None
 
     # -- the run's view of QuickBooks -------------------------------------------------------
 
@@ -167,24 +164,16 @@ class DesktopWriter:
         records = self.intake.take(final)
         mirror = self._load()
         selection = select_invoices(records.invoices.values(), self.intake.facts, self.stages)
-        self._record(selection.outcomes)
+        self.record_outcomes(selection.outcomes)
         records.note_invoice_titles(selection.invoices)
         jobs: list[dict[str, Any]] = []
         creating = {i["record"]["id"] for i in selection.invoices if i["id"] not in selection.update_only}
         for project_id in sorted(set(records.projects) | set(records.contacts_by_project) | creating):
             jobs.append(self._customer_job(project_id, records, mirror))
-        self._record(Outcome("contacts", contact_id, "skipped", "contact is linked to no project, so to no customer")
-                     for contact_id in records.unlinked_contacts)
+        self.record_outcomes(unlinked_contacts(records))
         for invoice in sorted(selection.invoices, key=lambda i: i["id"]):
             jobs.append(self._invoice_job(invoice, selection, mirror))
         self._enqueue([job for job in jobs if job is not None])
-
-    def _record(self, outcomes: Iterable[Outcome]) -> None:
-        for outcome in outcomes:
-            if outcome.kind == "skipped":
-                self.report.skip(outcome.stream, outcome.record_id, outcome.reason)
-            else:
-                self.report.count(outcome.stream, outcome.kind)
 
     def _enqueue(self, jobs: list[dict[str, Any]]) -> None:
         if not jobs:
@@ -216,7 +205,7 @@ class DesktopWriter:
         current = mirror.customers.get(project_id)
         found = customer_source(project_id, records, current is not None)
         if found is None or found[1] is not None:
-            self._record([found[1]] if found is not None and found[1] is not None else [])
+            self.record_outcomes([found[1]] if found is not None and found[1] is not None else [])
             return None
         source, project = found[0], records.projects.get(project_id)
         facts = self.intake.facts.get(project_id)
