@@ -98,6 +98,9 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
 class Store:
     def __init__(self, url: str):
         url = database_url(url)
+        backend = sa.engine.make_url(url).get_backend_name()
+        if backend not in DIALECTS:
+            raise ValueError(f"the bridge keeps its state in SQLite or PostgreSQL, not {backend}")
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -106,8 +109,6 @@ class Store:
         else:
             kwargs["pool_pre_ping"] = True  # an always-on service outlives database restarts and idle timeouts
         self.engine: Engine = sa.create_engine(url, **kwargs)
-        if self.engine.dialect.name not in DIALECTS:
-            raise ValueError(f"the bridge keeps its state in SQLite or PostgreSQL, not {self.engine.dialect.name}")
         if url.startswith("sqlite"):
             @sa.event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -29,7 +29,7 @@ from demo.desktop import PASSWORD, USERNAME, DesktopTwoWaySync
 from integration_tests.desktop.test_bridge_killed import _free_port, _start
 from integration_tests.desktop.test_desktop_rounds import assert_every_record_once
 from quickbooks_desktop_bridge.service import MAX_WRITES, Bridge
-from quickbooks_desktop_bridge.store import Store, jobs
+from quickbooks_desktop_bridge.store import Store, database_url, jobs
 from sandboxes.quickbooks_desktop import DesktopSandbox
 from sandboxes.quickbooks_desktop.models import CompanyFile
 from sandboxes.quickbooks_desktop.seed import seed_company
@@ -226,3 +226,12 @@ def test_two_bridge_processes_on_one_database_carry_the_rounds(
         for process in processes:
             process.kill()
             process.wait()
+
+
+def test_database_urls_name_sqlite_or_postgresql_through_psycopg() -> None:
+    assert database_url("bridge.db") == "sqlite:///bridge.db"
+    assert database_url("postgres://u:p@db/bridge") == database_url("postgresql://u:p@db/bridge") == \
+        "postgresql+psycopg://u:p@db/bridge"
+    assert database_url("postgresql+psycopg://u@db/bridge") == "postgresql+psycopg://u@db/bridge"
+    with pytest.raises(ValueError, match="SQLite or PostgreSQL, not mysql"):
+        Store("mysql://u@db/bridge")
