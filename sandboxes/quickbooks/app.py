@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,10 +60,6 @@ class ResourceName(BaseConverter):
         return value.lower()
 
 
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(names)
-
-
 # Every API path is authenticated and throttled before it is routed further, as at Intuit's gateway:
 # the last rule catches the paths (and methods) the sandbox does not model, to answer them after that.
 ROUTES = Map([
@@ -75,9 +71,9 @@ ROUTES = Map([
     Rule(f"{API_PREFIX}/<resource(cdc):resource>", endpoint="cdc", methods=["GET"]),
     Rule(f"{API_PREFIX}/<resource(companyinfo):resource>/<entity_id>", endpoint="company_info", methods=["GET"]),
     Rule(f"{API_PREFIX}/<resource(preferences):resource>", endpoint="preferences", methods=["GET"]),
-    Rule(f"{API_PREFIX}/<resource({_names(READABLE)}):resource>/<entity_id>", endpoint="read", methods=["GET"]),
+    Rule(f"{API_PREFIX}/<resource({', '.join(READABLE)}):resource>/<entity_id>", endpoint="read", methods=["GET"]),
     Rule(f"{API_PREFIX}/<resource(batch):resource>", endpoint="batch", methods=["POST"]),
-    Rule(f"{API_PREFIX}/<resource({_names(WRITABLE)}):resource>", endpoint="write", methods=["POST"]),
+    Rule(f"{API_PREFIX}/<resource({', '.join(WRITABLE)}):resource>", endpoint="write", methods=["POST"]),
     Rule(f"{API_PREFIX}/<path:resource>", endpoint="unsupported"),
 ], converters={"resource": ResourceName}, strict_slashes=False, merge_slashes=False)
 OAUTH_ENDPOINTS = frozenset({"token", "revoke", "authorize", "discovery"})
@@ -178,8 +174,8 @@ class QuickBooksApp:
             "token": self._token, "revoke": self._revoke, "authorize": self._authorize, "discovery": self._discovery,
         }
         self._api_endpoints: dict[str, Callable[[Request, RealmBackend, Route], Answer]] = {
-            "query": self._query_endpoint, "cdc": self._cdc, "company_info": self._company_info,
-            "preferences": self._preferences, "read": self._read, "batch": self._batch_endpoint,
+            "query": self._query, "cdc": self._cdc, "company_info": self._company_info,
+            "preferences": self._preferences, "read": self._read, "batch": self._batch,
             "write": self._write, "unsupported": self._unsupported,
         }
 
@@ -290,9 +286,10 @@ class QuickBooksApp:
         key = (target.realm, target.resource, request.args.get("operation", ""), request_id)
         return self.idempotency.run(key, lambda: endpoint(request, backend, target))
 
-    def _query_endpoint(self, request: Request, backend: RealmBackend, target: Route) -> Answer:
+    @staticmethod
+    def _query(request: Request, backend: RealmBackend, target: Route) -> Answer:
         text = request.get_data(as_text=True) if request.method == "POST" else request.args.get("query", "")
-        return self._query(backend, text)
+        return Answer({"QueryResponse": _query_response(backend, text)})
 
     @staticmethod
     def _cdc(request: Request, backend: RealmBackend, target: Route) -> Answer:
@@ -313,9 +310,6 @@ class QuickBooksApp:
         entity = READABLE[target.resource]
         return Answer({entity: backend.get(entity, target.entity_id)})
 
-    def _batch_endpoint(self, request: Request, backend: RealmBackend, target: Route) -> Answer:
-        return self._batch(backend, _json_body(request))
-
     @staticmethod
     def _write(request: Request, backend: RealmBackend, target: Route) -> Answer:
         entity = WRITABLE[target.resource]
@@ -325,11 +319,8 @@ class QuickBooksApp:
     def _unsupported(request: Request, backend: RealmBackend, target: Route) -> Answer:
         raise UnsupportedOperation(f"{request.method} {target.resource} (not modelled by the sandbox)")
 
-    @staticmethod
-    def _query(backend: RealmBackend, text: str) -> Answer:
-        return Answer({"QueryResponse": _query_response(backend, text)})
-
-    def _batch(self, backend: RealmBackend, body: Any) -> Answer:
+    def _batch(self, request: Request, backend: RealmBackend, target: Route) -> Answer:
+        body = _json_body(request)
         items = body.get("BatchItemRequest") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
             raise UnsupportedProperty("Property Name:BatchItemRequest specified value is not supported",
