@@ -20,9 +20,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from airbyte_cdk.models import FailureType
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
+from connector_core.config import config_error
 from connector_core.destination import WriteReport
 from destination_quickbooks.executor import Answer, BatchExecutor, chunks
 from destination_quickbooks.intake import IntakeWriter, RecordIntake
@@ -150,7 +148,7 @@ class QuickBooksWriter(IntakeWriter):
             settings = read_settings(self.client)
             problem = currency_check(self.client, settings, self.currency)
             if problem is not None:
-                raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
+                raise config_error(problem)
             self._settings = settings
         return self._settings
 
@@ -163,10 +161,8 @@ class QuickBooksWriter(IntakeWriter):
         if self._item_ref is None:
             rows = self.client.query(f"SELECT * FROM Item WHERE Name = {quote(self.item_name)}").get("Item", [])
             if not rows:
-                raise AirbyteTracedException(
-                    message=f"QuickBooks has no product/service named {self.item_name!r} for invoice lines. "
-                            "Create it in QuickBooks or set `item_name` to an existing one.",
-                    failure_type=FailureType.config_error)
+                raise config_error(f"QuickBooks has no product/service named {self.item_name!r} for invoice lines. "
+                                   "Create it in QuickBooks or set `item_name` to an existing one.")
             self._item_ref = {"value": str(rows[0]["Id"]), "name": str(rows[0].get("Name", self.item_name))}
         return self._item_ref
 
