@@ -71,20 +71,32 @@ class KnownRecords:
         self.resource = resource
         self._params = params
         self._pages_read = 0
+        self._answered_before = 0  # reads of earlier flushes answered by what was known
         self.whole_list_read = False  # a record missing here does not exist (or is newer than the read)
         self.by_id: dict[int, dict[str, Any]] = {}
         self.by_project: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
 
-    def read_pages(self, instead_of: int, until: Callable[[], bool] = lambda: False) -> None:
-        """Read list pages on until ``until()``, for at most half of the ``instead_of`` one-by-one reads."""
+    def read_pages(self, instead_of: int, until: Callable[[], bool] = lambda: False,
+                   answered: Callable[[], int] | None = None) -> None:
+        """Read list pages on until ``until()``, for at most half of the ``instead_of`` one-by-one reads.
+
+        With ``answered`` (how many of those reads what is known now answers), pages are read only while
+        every page read this run has answered at least one read: on a list far longer than a sync has
+        look-ups, pages rarely hold the few records wanted, and one-by-one reads are cheaper.
+        """
         budget = instead_of // 2
-        while budget > 0 and not self.whole_list_read and not until():
+        while budget > 0 and not self.whole_list_read and not until() and self._pages_pay(answered):
             page = self._client.list_page(self.resource, page=self._pages_read + 1, **self._params)
             self._pages_read += 1
             budget -= 1
             for record in page.records:
                 self.keep(record)
             self.whole_list_read = not page.has_more
+        if answered is not None:
+            self._answered_before += answered()
+
+    def _pages_pay(self, answered: Callable[[], int] | None) -> bool:
+        return answered is None or self._pages_read <= self._answered_before + answered()
 
     def keep(self, record: Record | None) -> None:
         """Keep (or refresh) a record read or written."""
@@ -123,14 +135,18 @@ class CoperniqHoldings:
         customers, invoices = list(customers), list(invoices)
         self._read_projects_ahead(customers, invoices, rules)
         # A contact look-up is a search of up to three requests; count it as one.
-        self.contacts.read_pages(sum(1 for c in customers if linked_project(c) is not None
-                                     and rules.customer_filter.admits(c) and has_person(c)))
-        # One invoice list per customer of a QuickBooks-born invoice, at most one GET per Coperniq-born one.
+        people = {project_id for c in customers if (project_id := linked_project(c)) is not None
+                  and rules.customer_filter.admits(c) and has_person(c)}
+        self.contacts.read_pages(len(people),
+                                 answered=lambda: sum(1 for p in people if self.contacts.by_project.get(p)))
+        # One invoice list per customer of a QuickBooks-born invoice (answered by the whole list only), at most
+        # one GET per Coperniq-born one.
         live = [i for i in invoices if not is_deleted(i)]
         owners = {str((i.get("CustomerRef") or {}).get("value")) for i in live
                   if invoice_id_from_note(i.get("PrivateNote")) is None}
-        payments = sum(1 for i in live if invoice_id_from_note(i.get("PrivateNote")) is not None)
-        self.invoices.read_pages(len(owners) + payments)
+        ours = {invoice_id for i in live if (invoice_id := invoice_id_from_note(i.get("PrivateNote"))) is not None}
+        self.invoices.read_pages(len(owners) + len(ours), answered=lambda: len(ours) - len(self.invoices.unknown(ours))
+                                 + (len(owners) if self.invoices.whole_list_read else 0))
 
     def _read_projects_ahead(self, customers: list[Record], invoices: list[Record], rules: WriteRules) -> None:
         """The linked projects of the customers, 100 a request; list pages first when invoices search titles.

@@ -52,3 +52,21 @@ def test_contacts_and_invoices_are_found_by_project() -> None:
     invoices.keep({"id": 3, "record": {"id": 7, "title": "T"}, "amount": 5})
     assert [c["id"] for c in contacts.of_project(8)] == [1] and [i["id"] for i in invoices.of_project(7)] == [3]
     assert contacts.of_project(9) == []
+
+
+def test_pages_that_answer_no_read_stop_after_one_and_stay_stopped(requests_mock: rm.Mocker) -> None:
+    projects_api(requests_mock, total=100_000)
+    listed = KnownRecords(CoperniqClient("key", base_url=BASE), "projects")
+    wanted = {50_000, 70_000}
+    listed.read_pages(instead_of=100, answered=lambda: len(wanted) - len(listed.unknown(wanted)))
+    assert requests_mock.call_count == 1, "a page that answered nothing is not followed by another"
+    listed.read_pages(instead_of=100, answered=lambda: 0)
+    assert requests_mock.call_count == 1, "nor by one in the next flush"
+
+
+def test_pages_that_answer_reads_go_on(requests_mock: rm.Mocker) -> None:
+    projects_api(requests_mock, total=1_000)
+    listed = KnownRecords(CoperniqClient("key", base_url=BASE), "projects")
+    wanted = set(range(1, 1_001, 7))
+    listed.read_pages(instead_of=400, answered=lambda: len(wanted) - len(listed.unknown(wanted)))
+    assert listed.whole_list_read and requests_mock.call_count == 11  # the 11th page, empty, ends the list
