@@ -107,6 +107,15 @@ class KnownRecords:
         for project_id in owning_project_ids(self.resource, kept):
             self.by_project[project_id][record["id"]] = kept
 
+    def get(self, record_id: int, read_one: Callable[[int], dict[str, Any]]) -> dict[str, Any] | None:
+        """The record, read by ``read_one`` when not known yet; None when Coperniq has no such record."""
+        if record_id not in self.by_id:
+            try:
+                self.keep(read_one(record_id))
+            except CoperniqNotFound:
+                return None
+        return self.by_id.get(record_id)
+
     def of_project(self, project_id: int) -> list[dict[str, Any]]:
         return list(self.by_project.get(project_id, {}).values())
 
@@ -178,12 +187,7 @@ class CoperniqHoldings:
 
     def project(self, project_id: int) -> Record | None:
         # A project the search did not return may be deleted, or too new for the search yet: read it to know.
-        if project_id not in self.projects.by_id:
-            try:
-                self.projects.keep(self._client.get_project(project_id))
-            except CoperniqNotFound:
-                return None
-        found = self.projects.by_id.get(project_id)
+        found = self.projects.get(project_id, self._client.get_project)
         return dict(found) if found is not None else None
 
     def project_contact(self, project: Record, customer: Record) -> Record | None:
@@ -221,12 +225,7 @@ class CoperniqHoldings:
         return self._invoices_by_project[project_id]
 
     def invoice(self, invoice_id: int) -> Record | None:
-        if invoice_id not in self.invoices.by_id:
-            try:
-                self.invoices.keep(self._client.get_invoice(invoice_id))
-            except CoperniqNotFound:
-                return None
-        return self.invoices.by_id.get(invoice_id)
+        return self.invoices.get(invoice_id, self._client.get_invoice)
 
     def catalog_item_id(self) -> int:
         if self._catalog_item_id is None:
