@@ -285,9 +285,9 @@ def _upsert_blocker(body: Record, view: CoperniqView, rules: WriteRules) -> str 
     matching = projects_matching(rules.match_by, value, view.match_candidates(rules.match_by, str(search)))
     shown = ", ".join(map(str, matching[:5]))
     if rules.match_by == "title" and matching:
-        return (f"linked to no project, and its name matches the title of project(s) {shown}; a title alone does "
-                f"not prove they are the same job, so nothing was merged: {LINK_HINT}, or set match_by to "
-                "primaryEmail, primaryPhone or address")
+        return (f"linked to no project, and its name matches the title of project(s) {shown}; "
+                f"a title alone does not prove they are the same job, so nothing was merged: {LINK_HINT}, or set "
+                "match_by to primaryEmail, primaryPhone or address")
     if len(matching) > 1:
         return (f"linked to no project, and its {rules.match_by} matches {len(matching)} projects ({shown}): "
                 f"ambiguous, nothing was merged; {LINK_HINT}")
