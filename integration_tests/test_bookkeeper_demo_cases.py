@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from connector_core.launcher import PreloadedLauncher
 from demo.bookkeeper_cases import add_bookkeeper_cases, check_bookkeeper_cases
 from demo.flows import TwoWaySync
 from demo.steady_state import INVOICE_STAGE, Snapshot, disagreements
@@ -19,7 +20,7 @@ def test_demo_cases_land_right_and_the_checks_catch_each_one_landing_wrong(
     two_way = TwoWaySync(coperniq_sandbox_factory(projects=3, seed=5, daily_quota=None),
                          qbo_sandbox_factory(customers=2, invoices=0, seed=5, throttle=False,
                                              refresh_token_grace=86400),
-                         invoice_stages=[INVOICE_STAGE])
+                         invoice_stages=[INVOICE_STAGE], launcher=PreloadedLauncher())  # forks: fast
     cases = add_bookkeeper_cases(two_way.coperniq)
     assert sorted(cases.invoice_terms.values(), key=str) == ["Due on receipt", "Net 15", "Net 30", None]
 
