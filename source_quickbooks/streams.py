@@ -69,9 +69,8 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
 from airbyte_cdk.models import (
     AirbyteEstimateTraceMessage,
     AirbyteMessage,
@@ -87,7 +86,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from mapping.links import project_id_from_notes
 from qbo.client import MAX_QUERY_RESULTS, QuickBooksClient
-from qbo.errors import QuickBooksFault
+from qbo.errors import explained
 from qbo.query import in_list, quote, select
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -115,7 +114,6 @@ DELETIONS_OVERLAP = timedelta(minutes=10)
 DELETED_AT = "_ab_cdc_deleted_at"
 
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -196,29 +194,6 @@ def cdc_floor(now: datetime) -> datetime:
 
 def is_tombstone(row: Mapping[str, Any]) -> bool:
     return str(row.get("status") or "").lower() == "deleted"
-
-
-def as_traced(error: Exception, doing: str) -> AirbyteTracedException:
-    """Plain words and the right failure type for an error met while ``doing`` something."""
-    if isinstance(error, AirbyteTracedException):
-        return error
-    if isinstance(error, QuickBooksFault):
-        failure = FailureType.config_error if error.status in (401, 403) else FailureType.system_error
-        return AirbyteTracedException(message=f"QuickBooks refused the request while {doing}: {error}",
-                                      internal_message=f"{type(error).__name__}: {error}",
-                                      failure_type=failure, exception=error)
-    if isinstance(error, requests.RequestException):
-        return AirbyteTracedException(message=f"QuickBooks could not be reached while {doing}: {error}",
-                                      internal_message=f"{type(error).__name__}: {error}",
-                                      failure_type=FailureType.transient_error, exception=error)
-    return AirbyteTracedException.from_exception(error)
-
-
-def call(doing: str, function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except (QuickBooksFault, requests.RequestException) as error:
-        raise as_traced(error, doing) from error
 
 
 @cache
@@ -446,7 +421,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
 
     def _estimate(self, read: int) -> AirbyteMessage:
         """``read`` rows so far plus a COUNT of the rest (the rows already sent near the cursor excluded)."""
-        rest = call(f"counting {self.name}", lambda: self._client.count(self._entity, self._where()))
+        with explained(f"counting {self.name}"):
+            rest = self._client.count(self._entity, self._where())
         already = sum(1 for _, second in self._seen.values() if self._floor is None or second >= self._floor)
         return AirbyteMessage(type=Type.TRACE, trace=AirbyteTraceMessage(
             type=TraceType.ESTIMATE, emitted_at=time.time() * 1000,
@@ -458,8 +434,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
         assert self._cursor is not None and self._sweep is not None
         where = self._where(self._cursor - LATE_WINDOW, until=self._cursor)
         statement = select(self._entity, where, ORDER_BY, self._sweep, PAGE_SIZE)
-        rows: list[dict[str, Any]] = call(f"reading {self.name}",
-                                          lambda: self._client.query(statement).get(self._entity, []))
+        with explained(f"reading {self.name}"):
+            rows: list[dict[str, Any]] = self._client.query(statement).get(self._entity, [])
         self._sweep = self._sweep + PAGE_SIZE if len(rows) >= PAGE_SIZE else None
         if self._sweep is None:
             self._window_read(self._cursor)
@@ -477,8 +453,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
             return
         while True:
             statement = select(self._entity, self._where(), ORDER_BY, self._position, PAGE_SIZE)
-            rows: list[dict[str, Any]] = call(f"reading {self.name}",
-                                              lambda s=statement: self._client.query(s).get(self._entity, []))
+            with explained(f"reading {self.name}"):
+                rows: list[dict[str, Any]] = self._client.query(statement).get(self._entity, [])
             if self._position > 1 and (not rows or not self._sent(rows[0])):
                 # The page must start with the last row already read, unchanged (same Id, second and
                 # SyncToken). Otherwise rows of this second were edited away and unread rows moved up
@@ -509,9 +485,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
                     self._links.remember(row)
             elif self._entity == "Invoice" and fresh:
                 refs = [customer_ref(row) for row in fresh]
-                links = self._links
-                projects = call(f"reading the customers of {self.name}",
-                                lambda: links.project_ids(r for r in refs if r))
+                with explained(f"reading the customers of {self.name}"):
+                    projects = self._links.project_ids(r for r in refs if r)
                 for row, ref in zip(fresh, refs, strict=True):
                     row[PROJECT_ID] = projects.get(ref) if ref else None
         self._checkpoint()
@@ -585,8 +560,8 @@ class QuickBooksStream(Stream, CheckpointMixin):
                 f"QuickBooks lists deleted objects for 30 days only, so those deleted before {floor.isoformat()} "
                 "cannot be reported; a full refresh (reset) of this stream removes them.")
             since = floor
-        feed = self._deletions
-        tombstones, called_at = call(f"listing deleted {self.name}", lambda: feed.deleted(self._entity, since))
+        with explained(f"listing deleted {self.name}"):
+            tombstones, called_at = self._deletions.deleted(self._entity, since)
         known = set(self._deleted_ids)
         fresh = [{**row, DELETED_AT: row.get("MetaData", {}).get("LastUpdatedTime") or called_at.isoformat()}
                  for row in tombstones if str(row.get("Id")) not in known]
