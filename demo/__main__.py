@@ -6,7 +6,9 @@ renames projects in Coperniq and moves another to GLASS ON ROOF without touching
 a customer on hold in QuickBooks, issues a new invoice, and bills a customer that did not change and
 whose title another project shares. Round 3 carries exactly those changes across, once: the moved
 project's invoices reach QuickBooks, the invoice reaches its customer's own project. Round 4 is quiet
-again: no write on either side.
+again: no write on either side. The seeded company also holds what a bookkeeper checks first
+(``demo/bookkeeper_cases.py``: a Canadian home, a business contact, invoices with terms); the final checks
+say how each landed in QuickBooks, and the demo exits non-zero if one did not land right.
 """
 
 from __future__ import annotations
