@@ -58,6 +58,11 @@ skew), so it keeps moving when nothing else changes and stays inside CDC's 30 da
 connection that syncs at least monthly. Tombstones in that overlap are remembered in
 ``deleted_ids`` and not sent again. A watermark older than 30 days is clamped to CDC's window
 and the loss is logged.
+
+Where each part lives. ``paging.py``: the keyset position, a frozen value with pure moves
+(``from_state``, ``advance``, ``to_state``); ``deletions.py``: the CDC feed and its watermark; here:
+the stream, one plain loop over pages (:meth:`QuickBooksStream.units`) that asks QuickBooks and
+threads both values through, one unit (records, then the state) per page.
 """
 
 from __future__ import annotations
