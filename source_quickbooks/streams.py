@@ -194,7 +194,9 @@ class QuickBooksStream(UnitStream):
     def units(self, sync_mode: SyncMode) -> Iterator[Unit]:
         incoming = self.state if sync_mode == SyncMode.incremental else {}
         keyset = KeysetPosition.from_state(incoming, self._start_date)
-        watermark = DeletionWatermark.from_state(incoming, self._clock()) if self._deletions else DeletionWatermark()
+        watermark = DeletionWatermark()  # an entity QuickBooks cannot delete keeps none
+        if self._deletions is not None:
+            watermark = DeletionWatermark.from_state(incoming, self._clock())
         while (late := keyset.late_window_query()) is not None:
             rows = self._query(late)
             fresh = keyset.unsent(rows)
