@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench fault-tolerance lock clean
+.PHONY: install demo test lint bench fault-tolerance lock wheel clean
 
 # The development environment installs the runtime at the versions requirements.lock pins (the ones the
 # images get), so a fresh clone next month tests what the images run.
@@ -39,5 +39,10 @@ fault-tolerance: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python tools/lock_dependencies.py
 
+# The runtime wheel into dist/: the connectors, the bridge and what they share, none of the development tools
+# (sandboxes, demo, benchmarks); what the Dockerfile installs. `pip install -e .` keeps installing everything.
+wheel: $(STAMP)
+	$(BIN)/python tools/build_runtime_wheel.py --wheel-dir dist
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

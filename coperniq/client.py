@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partialmethod
 from typing import Any
 
 import requests
@@ -195,28 +196,25 @@ class CoperniqClient:
         """Contacts whose name, emails or phones match ``text`` (``GET /contacts?q=``, first page)."""
         return self.list_page("contacts", page=1, page_size=MAX_PAGE_SIZE, q=text).records
 
-    def get_contact(self, contact_id: int) -> dict[str, Any]:
-        return self._request("GET", f"/contacts/{contact_id}")
+    # -- contacts and invoices: read, create exactly once, update ----------------------------------
 
-    def create_contact(self, body: Mapping[str, Any],
+    def _get_record(self, resource: str, record_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/{resource}/{record_id}")
+
+    def _create_record(self, resource: str, body: Mapping[str, Any],
                        find_created: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
-        return self._create("/contacts", body, find_created)
+        return self._create(f"/{resource}", body, find_created)
 
-    def update_contact(self, contact_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("PATCH", f"/contacts/{contact_id}", json=body)
+    def _update_record(self, resource: str, record_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", f"/{resource}/{record_id}", json=body)
 
-    # -- invoices ------------------------------------------------------------------------------
-
-    def get_invoice(self, invoice_id: int) -> dict[str, Any]:
-        return self._request("GET", f"/invoices/{invoice_id}")
-
-    def create_invoice(self, body: Mapping[str, Any],
-                       find_created: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
-        return self._create("/invoices", body, find_created)
-
-    def update_invoice(self, invoice_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("PATCH", f"/invoices/{invoice_id}", json=body)
-
+    # One method per operation of the reference, the same three for each resource.
+    get_contact = partialmethod(_get_record, "contacts")
+    create_contact = partialmethod(_create_record, "contacts")
+    update_contact = partialmethod(_update_record, "contacts")
+    get_invoice = partialmethod(_get_record, "invoices")
+    create_invoice = partialmethod(_create_record, "invoices")
+    update_invoice = partialmethod(_update_record, "invoices")
 
 def client_from_config(config: Mapping[str, Any], logger: logging.Logger | None = None,
                        max_retries: int = 5) -> CoperniqClient:

@@ -1,4 +1,5 @@
-"""Coperniq errors, classified once: HTTP status to retry decision here, to Airbyte failure type at the edge."""
+"""Coperniq errors, classified once: each answer to a retry decision and an Airbyte failure type
+(:class:`CoperniqErrorHandler`), each raised error to plain words for ``check`` (:func:`describe_error`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers import ErrorResolution, ResponseAction
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.backoff import RetryBudget
 
@@ -95,3 +97,16 @@ class CoperniqErrorHandler(RetryBudget):
             return ErrorResolution(ResponseAction.RETRY, FailureType.transient_error,
                                    f"Coperniq server error {status}; retrying.")
         return ErrorResolution(ResponseAction.IGNORE)
+
+
+# What a connector's ``check`` reports in plain words (describe_error) rather than as a crash.
+CHECK_FAILURES = (AirbyteTracedException, CoperniqError, requests.RequestException)
+
+
+def describe_error(error: Exception) -> str:
+    """Plain words for what went wrong while talking to Coperniq."""
+    if isinstance(error, AirbyteTracedException):
+        return error.message or str(error)
+    if isinstance(error, requests.RequestException):
+        return f"Coperniq could not be reached: {error}"
+    return str(error)

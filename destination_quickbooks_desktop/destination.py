@@ -7,21 +7,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.destination import TolerantDestination, run_write
 from destination_quickbooks_desktop.writer import DesktopWriter
-from qbd.client import BridgeError, client_from_config
+from qbd.check import probe_bridge
+from qbd.client import client_from_config
+from qbd.errors import CHECK_FAILURES, describe_error, explained
 
 
 class DestinationQuickbooksDesktop(TolerantDestination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """The bridge answers with this API key (qbd.check); a Web Connector that never polled is warned about."""
         try:
-            status = client_from_config(config, logger, max_retries=1).status()
-        except AirbyteTracedException as error:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
-        except BridgeError as error:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=str(error))
+            status = probe_bridge(config, logger)
+        except CHECK_FAILURES as error:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=describe_error(error))
         if status.get("last_contact") is None:
             logger.warning("The Web Connector has never polled the bridge: writes will wait in its queue.")
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
@@ -34,7 +34,5 @@ class DestinationQuickbooksDesktop(TolerantDestination):
         logger = logging.getLogger("airbyte.destination_quickbooks_desktop")
         writer = DesktopWriter(client_from_config(config, logger), config, logger,
                                streams=[s.stream.name for s in configured_catalog.streams])
-        try:
+        with explained("The bridge"):
             yield from run_write(writer, input_messages, logger)
-        except BridgeError as error:
-            raise AirbyteTracedException(message=f"The bridge failed: {error}", internal_message=str(error)) from error

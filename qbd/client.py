@@ -1,7 +1,7 @@
 """The connectors' client of the bridge's JSON API (``/api/v1``, header ``x-api-key``).
 
 Retries connection errors, 429 and 5xx with the project's backoff (a bridge restarting during a sync
-is waited for, not fatal); 401/403 are configuration errors.
+is waited for, not fatal); what the other answers mean is decided in :mod:`qbd.errors`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ import requests
 from connector_core.backoff import RetryAfterBackoff
 from connector_core.config import config_error
 from connector_core.http import RequestCounter, validate_base_url
-
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-
-
-class BridgeError(Exception):
-    """The bridge answered with an error that a retry does not cure."""
+from qbd.errors import RETRY_STATUSES, BridgeError, refusal
 
 
 class BridgeClient:
@@ -46,11 +41,10 @@ class BridgeClient:
                     raise BridgeError(f"the bridge at {self.base} did not answer: {error}") from error
                 wait = self.backoff.backoff_time(error, attempt)
             else:
-                if response.status_code in (401, 403):
-                    raise config_error("The bridge refused the API key: check `api_key` (the bridge's --api-key).")
                 if response.status_code not in RETRY_STATUSES:
-                    if response.status_code >= 400:
-                        raise BridgeError(f"the bridge answered {response.status_code}: {response.text[:300]}")
+                    refused = refusal(response)
+                    if refused is not None:
+                        raise refused
                     return response.json()
                 if attempt >= self.max_retries:
                     raise BridgeError(f"the bridge answered {response.status_code} {self.max_retries + 1} times")

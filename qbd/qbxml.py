@@ -169,20 +169,24 @@ class Response:
         return self.severity.lower() != "error"
 
 
-def parse_response(xml: str) -> list[Response]:
-    """Every ``*Rs`` of a response message set, in order."""
+def read_message_set(xml: str | bytes, suffix: str, document: str) -> tuple[Any, list[Any]]:
+    """The ``QBXMLMsgs{suffix}`` element of a qbXML ``document`` and its ``*{suffix}`` messages, in order.
+    Parsed without entities or network access: the XML comes from outside."""
     try:
         root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml,
                                 parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as error:
         raise QbXmlError(f"not well-formed qbXML: {error}") from error
-    message_set = root.find("QBXMLMsgsRs")
-    if message_set is None:
-        raise QbXmlError("no QBXMLMsgsRs in the response")
+    messages = root.find(f"QBXMLMsgs{suffix}")
+    if messages is None:
+        raise QbXmlError(f"no QBXMLMsgs{suffix} in the {document}")
+    return messages, [m for m in messages if isinstance(m.tag, str) and m.tag.endswith(suffix)]
+
+
+def parse_response(xml: str) -> list[Response]:
+    """Every ``*Rs`` of a response message set, in order."""
     responses = []
-    for rs in message_set:
-        if not isinstance(rs.tag, str) or not rs.tag.endswith("Rs"):
-            continue
+    for rs in read_message_set(xml, "Rs", "response")[1]:
         records = [element_to_value(child) for child in rs if isinstance(child.tag, str) and child.tag.endswith("Ret")]
         responses.append(Response(
             kind=rs.tag[:-2], request_id=rs.get("requestID", ""), status_code=int(rs.get("statusCode", "0")),
@@ -194,17 +198,9 @@ def parse_response(xml: str) -> list[Response]:
 
 def parse_request(xml: str) -> tuple[str, list[Request]]:
     """A request message set as (onError, requests): what QuickBooks (the sandbox) reads."""
-    try:
-        root = etree.fromstring(xml.encode(), parser=etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as error:
-        raise QbXmlError(f"not well-formed qbXML: {error}") from error
-    message_set = root.find("QBXMLMsgsRq")
-    if message_set is None:
-        raise QbXmlError("no QBXMLMsgsRq in the request")
+    messages, rqs = read_message_set(xml, "Rq", "request")
     requests = []
-    for rq in message_set:
-        if not isinstance(rq.tag, str) or not rq.tag.endswith("Rq"):
-            continue
+    for rq in rqs:
         kind = rq.tag[:-2]
         body = element_to_value(rq)
         body = body if isinstance(body, dict) else {}
@@ -214,7 +210,7 @@ def parse_request(xml: str) -> tuple[str, list[Request]]:
             body = {k: (v if isinstance(v, list) or k not in QUERY_ID_KEYS else [v]) for k, v in body.items()}
         attributes = {key: value for key, value in rq.attrib.items() if key != "requestID"}
         requests.append(Request(kind, rq.get("requestID", ""), body, attributes))
-    return message_set.get("onError", "stopOnError"), requests
+    return messages.get("onError", "stopOnError"), requests
 
 
 def response_document(responses: Iterable[Mapping[str, Any]]) -> str:

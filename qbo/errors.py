@@ -1,10 +1,17 @@
-"""QuickBooks faults, parsed once (JSON, the lower-case gateway shape, or XML) and classified once."""
+"""QuickBooks faults, parsed once (JSON, the lower-case gateway shape, or XML) and classified once.
+
+Every QuickBooks error becomes an Airbyte failure type here and nowhere else: per answer for the
+HTTP client's retry decision (:class:`QuickBooksErrorHandler`), per raised error for a stream
+(:func:`explained`), and in plain words for ``check`` (:func:`describe_error`).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -183,3 +190,31 @@ def describe_error(error: Exception) -> str:
     if isinstance(error, requests.RequestException):
         return f"QuickBooks could not be reached: {error}"
     return str(error)
+
+
+# What a connector's ``check`` reports in plain words (describe_error) rather than as a crash.
+CHECK_FAILURES = (AirbyteTracedException, QuickBooksFault, requests.RequestException, ValueError)
+
+
+def traced(error: QuickBooksFault | requests.RequestException, doing: str) -> AirbyteTracedException:
+    """The error met while ``doing`` something, in plain words with its failure type: a fault answered
+    with 401/403 is the app's access (config_error), any other fault a system_error, a network error
+    transient (the next sync may well get through)."""
+    if isinstance(error, QuickBooksFault):
+        failure = FailureType.config_error if error.status in (401, 403) else FailureType.system_error
+        return AirbyteTracedException(message=f"QuickBooks refused the request while {doing}: {error}",
+                                      internal_message=f"{type(error).__name__}: {error}",
+                                      failure_type=failure, exception=error)
+    return AirbyteTracedException(message=f"QuickBooks could not be reached while {doing}: {error}",
+                                  internal_message=f"{type(error).__name__}: {error}",
+                                  failure_type=FailureType.transient_error, exception=error)
+
+
+@contextmanager
+def explained(doing: str) -> Iterator[None]:
+    """Re-raise a QuickBooks fault or network error met inside the block as :func:`traced` describes it,
+    e.g. ``with explained("reading invoices"): rows = client.query(statement)``."""
+    try:
+        yield
+    except (QuickBooksFault, requests.RequestException) as error:
+        raise traced(error, doing) from error

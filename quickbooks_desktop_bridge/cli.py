@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from quickbooks_desktop_bridge.api import BridgeApp
@@ -18,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("QBD_BRIDGE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("QBD_BRIDGE_PORT", "8085")))
     parser.add_argument("--database", default=os.environ.get("QBD_BRIDGE_DATABASE", "quickbooks-desktop-bridge.db"),
-                        help="SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path")
+                        help="a SQLite file path (one process) or a PostgreSQL URL, postgresql://user:password@host/db "
+                             "(production, several bridge processes); or QBD_BRIDGE_DATABASE")
     parser.add_argument("--username", default=os.environ.get("QBD_BRIDGE_USERNAME", "quickbooks"))
     parser.add_argument("--password", default=os.environ.get("QBD_BRIDGE_PASSWORD"),
                         help="what the bookkeeper types into the Web Connector (or QBD_BRIDGE_PASSWORD)")
@@ -30,7 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.password or not args.api_key:
         parser.error("--password and --api-key are required (or QBD_BRIDGE_PASSWORD / QBD_BRIDGE_API_KEY)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = BridgeApp(Store(args.database), args.username, args.password, args.api_key, args.public_url)
+    try:
+        store = Store(args.database)
+    except (ValueError, ImportError, sa.exc.ArgumentError) as error:  # not SQLite or PostgreSQL, or no such URL
+        parser.error(f"--database: {error}")
+    app = BridgeApp(store, args.username, args.password, args.api_key, args.public_url)
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"QuickBooks Desktop bridge on http://{args.host}:{server.server_port} (SOAP at /qbwc, .qwc at /qwc)",
           flush=True)

@@ -191,10 +191,9 @@ class Bridge:
             if state["tries"].get(str(job["id"]), 0) >= 2:
                 continue  # refused twice this session as locked: the next session tries again
             request = self._write_request(conn, job)
-            if request is None:
-                continue
+            if request is None or not self.store.claim_job(conn, job["id"]):
+                continue  # waiting for its customer, or another bridge process handed it out meanwhile
             requests.append(request)
-            self.store.update_job(conn, job["id"], status="sent", attempts=job["attempts"] + 1)
             state["tries"][str(job["id"])] = state["tries"].get(str(job["id"]), 0) + 1
             budget -= 1
         state["in_flight"] = {request.request_id: None for request in requests}

@@ -5,6 +5,13 @@
   returned them, each change stamped with a growing ``seq`` that the source reads incrementally;
 - ``sessions``: one row per Web Connector session (ticket), with what is in flight;
 - ``meta``: read cursors (``TimeModified`` of the last complete read per list) and the ``seq`` counter.
+
+Several bridge processes may share one PostgreSQL database (behind one load balancer, a Web Connector
+session's calls land on any of them), so every write that two processes could race on is one statement
+the database arbitrates: inserts are ``INSERT ... ON CONFLICT``, a queued job is handed out by a
+conditional ``UPDATE`` (:meth:`Store.claim_job`), the ``seq`` counter is a row lock held to commit (so
+``seq`` order is commit order and a reader never skips a late commit), and the tables are created under
+an advisory lock.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 metadata = sa.MetaData()
@@ -70,21 +78,36 @@ counters = sa.Table(
 )
 
 OPEN = ("pending", "sent", "stale")
+DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}  # the dialects whose INSERT ... ON CONFLICT the store uses
+SCHEMA_LOCK = 0x51424442  # pg_advisory_xact_lock key: bridges starting together create the tables once
 
 
 def database_url(value: str) -> str:
-    """A SQLAlchemy URL; a bare path means a SQLite file."""
-    return value if "://" in value else f"sqlite:///{value}"
+    """A SQLAlchemy URL; a bare path means a SQLite file, and PostgreSQL goes through psycopg 3 (the driver shipped)."""
+    if "://" not in value:
+        return f"sqlite:///{value}"
+    scheme, _, rest = value.partition("://")
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgres", "postgresql") else value
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    return DIALECTS[conn.dialect.name].insert(table)
 
 
 class Store:
     def __init__(self, url: str):
         url = database_url(url)
+        backend = sa.engine.make_url(url).get_backend_name()
+        if backend not in DIALECTS:
+            raise ValueError(f"the bridge keeps its state in SQLite or PostgreSQL, not {backend}")
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if url in ("sqlite://", "sqlite:///:memory:"):
                 kwargs["poolclass"] = sa.pool.StaticPool  # one in-memory database shared by every thread
+        else:
+            kwargs["pool_pre_ping"] = True  # an always-on service outlives database restarts and idle timeouts
         self.engine: Engine = sa.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             @sa.event.listens_for(self.engine, "connect")
@@ -93,10 +116,11 @@ class Store:
                 cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the Web Connector's writes
                 cursor.execute("PRAGMA synchronous=FULL")  # an answer acknowledged is on disk
                 cursor.close()
-        metadata.create_all(self.engine)
         with self.begin() as conn:
-            if conn.execute(sa.select(counters.c.value).where(counters.c.name == "seq")).first() is None:
-                conn.execute(counters.insert().values(name="seq", value=0))
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            metadata.create_all(conn)
+            conn.execute(_insert(conn, counters).values(name="seq", value=0).on_conflict_do_nothing())
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -116,10 +140,8 @@ class Store:
 
     @staticmethod
     def set_meta(conn: Connection, key: str, value: str | None) -> None:
-        if conn.execute(sa.select(meta.c.key).where(meta.c.key == key)).first() is None:
-            conn.execute(meta.insert().values(key=key, value=value))
-        else:
-            conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+        conn.execute(_insert(conn, meta).values(key=key, value=value)
+                     .on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value}))
 
     # -- mirror ------------------------------------------------------------------------------
 
@@ -133,11 +155,8 @@ class Store:
             return False
         values = {"data": text, "time_modified": data.get("TimeModified"), "deleted_at": deleted_at,
                   "seq": self.next_seq(conn)}
-        if row is None:
-            conn.execute(mirror.insert().values(entity=entity, object_id=object_id, **values))
-        else:
-            conn.execute(mirror.update().where(mirror.c.entity == entity, mirror.c.object_id == object_id)
-                         .values(**values))
+        conn.execute(_insert(conn, mirror).values(entity=entity, object_id=object_id, **values)
+                     .on_conflict_do_update(index_elements=[mirror.c.entity, mirror.c.object_id], set_=values))
         return True
 
     def mark_deleted(self, conn: Connection, entity: str, object_id: str, deleted_at: str,
@@ -185,20 +204,30 @@ class Store:
         """Queue a write once per idempotency key: (the job, True when it is new)."""
         now = time.time()
         with self.begin() as conn:
+            inserted = conn.execute(
+                _insert(conn, jobs).values(idempotency_key=key, kind=kind, link=link, payload=json.dumps(payload),
+                                           depends_on=depends_on, status="pending", attempts=0, reported=False,
+                                           created_at=now, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[jobs.c.idempotency_key]).returning(jobs.c.id)).first()
             row = conn.execute(sa.select(jobs).where(jobs.c.idempotency_key == key)).first()
-            if row is not None:
-                return self.job_dict(row), False
-            conn.execute(jobs.insert().values(idempotency_key=key, kind=kind, link=link, payload=json.dumps(payload),
-                                              depends_on=depends_on, status="pending", attempts=0, reported=False,
-                                              created_at=now, updated_at=now))
-            row = conn.execute(sa.select(jobs).where(jobs.c.idempotency_key == key)).first()
-        return self.job_dict(row), True
+        return self.job_dict(row), inserted is not None
 
     @staticmethod
     def update_job(conn: Connection, job_id: int, **values: Any) -> None:
         if "payload" in values:
             values["payload"] = json.dumps(values["payload"])
         conn.execute(jobs.update().where(jobs.c.id == job_id).values(updated_at=time.time(), **values))
+
+    @staticmethod
+    def claim_job(conn: Connection, job_id: int) -> bool:
+        """Hand a pending job out (``sent``, one more attempt); False when another process handed it out first.
+
+        One conditional UPDATE: on PostgreSQL a second transaction waits for the first one's row lock and
+        then finds the job no longer pending; on SQLite the database lock orders them the same way.
+        """
+        claimed = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status == "pending").values(
+            status="sent", attempts=jobs.c.attempts + 1, updated_at=time.time()))
+        return claimed.rowcount == 1
 
     def list_jobs(self, statuses: tuple[str, ...] | None = None, unreported: bool = False,
                   conn: Connection | None = None) -> list[dict[str, Any]]:

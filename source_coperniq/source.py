@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pendulum
-import requests
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.config import config_error, parse_start_date
-from coperniq.client import DEFAULT_BASE_URL, client_from_config
-from coperniq.errors import CoperniqError
+from coperniq.check import probe_projects
+from coperniq.client import client_from_config
+from coperniq.errors import CHECK_FAILURES, describe_error
 from source_coperniq.streams import CoperniqStream, ProjectDirectory
 
 # Stream name (the list endpoint's path) -> the extra parameters of its list calls. Archived projects are
@@ -40,17 +39,13 @@ class SourceCoperniq(AbstractSource):
     raise_exception_on_missing_stream = True
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
+        """A readable start date and stage list, and a key that lists projects (coperniq.check)."""
         try:
             parse_start_date(config.get("start_date"))
             trigger_stages(config)
-            client = client_from_config(config, logger, max_retries=1)  # a check answers fast, not after minutes
-            client.list_page("projects", page=1, page_size=1)
-        except AirbyteTracedException as error:
-            return False, error.message
-        except CoperniqError as error:
-            return False, str(error)
-        except requests.RequestException as error:
-            return False, f"Coperniq could not be reached at {config.get('base_url') or DEFAULT_BASE_URL}: {error}"
+            probe_projects(config, logger)
+        except CHECK_FAILURES as error:
+            return False, describe_error(error)
         return True, None
 
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:

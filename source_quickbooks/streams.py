@@ -70,11 +70,10 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
 from airbyte_cdk.models import (
     AirbyteEstimateTraceMessage,
     AirbyteMessage,
@@ -90,7 +89,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from connector_core.streams import Unit, UnitStream
 from mapping.links import project_id_from_notes
 from qbo.client import MAX_QUERY_RESULTS, QuickBooksClient
-from qbo.errors import QuickBooksFault
+from qbo.errors import explained
 from qbo.query import in_list, select
 from source_quickbooks.deletions import Clock, DeletionFeed, DeletionWatermark, cdc_floor, is_tombstone, utc_now
 from source_quickbooks.paging import (
@@ -106,32 +105,6 @@ CURSOR_FIELD = [CURSOR]
 PROJECT_ID = "_coperniq_project_id"  # on invoices: the Coperniq project linked to the invoice's customer
 ORDER_BY = "MetaData.LastUpdatedTime"
 DELETED_AT = "_ab_cdc_deleted_at"
-
-T = TypeVar("T")
-
-
-def as_traced(error: Exception, doing: str) -> AirbyteTracedException:
-    """Plain words and the right failure type for an error met while ``doing`` something."""
-    if isinstance(error, AirbyteTracedException):
-        return error
-    if isinstance(error, QuickBooksFault):
-        failure = FailureType.config_error if error.status in (401, 403) else FailureType.system_error
-        return AirbyteTracedException(message=f"QuickBooks refused the request while {doing}: {error}",
-                                      internal_message=f"{type(error).__name__}: {error}",
-                                      failure_type=failure, exception=error)
-    if isinstance(error, requests.RequestException):
-        return AirbyteTracedException(message=f"QuickBooks could not be reached while {doing}: {error}",
-                                      internal_message=f"{type(error).__name__}: {error}",
-                                      failure_type=FailureType.transient_error, exception=error)
-    return AirbyteTracedException.from_exception(error)
-
-
-def call(doing: str, function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except (QuickBooksFault, requests.RequestException) as error:
-        raise as_traced(error, doing) from error
-
 
 def customer_ref(invoice: Mapping[str, Any]) -> str | None:
     ref = invoice.get("CustomerRef")
@@ -228,7 +201,8 @@ class QuickBooksStream(UnitStream):
 
     def _query(self, page: PageQuery) -> list[dict[str, Any]]:
         statement = select(self._entity, self._where(page.floor, page.until), ORDER_BY, page.start, PAGE_SIZE)
-        return call(f"reading {self.name}", lambda: self._client.query(statement).get(self._entity, []))
+        with explained(f"reading {self.name}"):
+            return self._client.query(statement).get(self._entity, [])
 
     def _keyset_page(self, keyset: KeysetPosition) -> tuple[list[dict[str, Any]], KeysetPosition]:
         """The next keyset page, and the position that asked for it: a displaced page is asked a page earlier."""
@@ -250,7 +224,8 @@ class QuickBooksStream(UnitStream):
     def _estimate(self, keyset: KeysetPosition, read: int) -> AirbyteMessage:
         """``read`` rows so far plus a COUNT of the rest (the rows already sent near the cursor excluded)."""
         where = self._where(keyset.floor)
-        rest = call(f"counting {self.name}", lambda: self._client.count(self._entity, where))
+        with explained(f"counting {self.name}"):
+            rest = self._client.count(self._entity, where)
         return AirbyteMessage(type=Type.TRACE, trace=AirbyteTraceMessage(
             type=TraceType.ESTIMATE, emitted_at=time.time() * 1000,
             estimate=AirbyteEstimateTraceMessage(name=self.name, type=EstimateType.STREAM,
@@ -273,8 +248,8 @@ class QuickBooksStream(UnitStream):
                 self._links.remember(row)
         elif self._entity == "Invoice" and fresh:
             refs = [customer_ref(row) for row in fresh]
-            links = self._links
-            projects = call(f"reading the customers of {self.name}", lambda: links.project_ids(r for r in refs if r))
+            with explained(f"reading the customers of {self.name}"):
+                projects = self._links.project_ids(r for r in refs if r)
             for row, ref in zip(fresh, refs, strict=True):
                 row[PROJECT_ID] = projects.get(ref) if ref else None
 
@@ -295,8 +270,8 @@ class QuickBooksStream(UnitStream):
                 f"QuickBooks lists deleted objects for 30 days only, so those deleted before {floor.isoformat()} "
                 "cannot be reported; a full refresh (reset) of this stream removes them.")
             since = floor
-        feed = self._deletions
-        tombstones, called_at = call(f"listing deleted {self.name}", lambda: feed.deleted(self._entity, since))
+        with explained(f"listing deleted {self.name}"):
+            tombstones, called_at = self._deletions.deleted(self._entity, since)
         fresh = [{**row, DELETED_AT: row.get("MetaData", {}).get("LastUpdatedTime") or called_at.isoformat()}
                  for row in watermark.unsent(tombstones)]
         self._logger.info(f"{self.name}: {len(fresh)} deleted since {since.isoformat()} (change data capture).")

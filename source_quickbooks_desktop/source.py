@@ -12,7 +12,6 @@ so the bridge de-duplicates re-read records before they get a new sequence numbe
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,7 +21,9 @@ from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.streams import NamedStream
-from qbd.client import BridgeClient, BridgeError, client_from_config
+from qbd.check import DEFAULT_MAX_STALENESS_HOURS, probe_bridge, staleness_warning
+from qbd.client import BridgeClient, client_from_config
+from qbd.errors import CHECK_FAILURES, BridgeError, describe_error
 from qbd.qbxml import later_time
 
 PRIMARY_KEYS = {"customers": "ListID", "invoices": "TxnID"}
@@ -61,24 +62,15 @@ class SourceQuickbooksDesktop(AbstractSource):
     raise_exception_on_missing_stream = True
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
+        """The bridge answers with this API key (qbd.check); a Web Connector silent too long is warned about."""
         try:
-            status = client_from_config(config, logger, max_retries=1).status()
-        except AirbyteTracedException as error:
-            return False, error.message
-        except BridgeError as error:
-            return False, str(error)
-        self._warn_if_stale(logger, config, status)
+            status = probe_bridge(config, logger)
+        except CHECK_FAILURES as error:
+            return False, describe_error(error)
+        warning = staleness_warning(status, float(config.get("max_staleness_hours") or DEFAULT_MAX_STALENESS_HOURS))
+        if warning is not None:
+            logger.warning(warning)
         return True, None
-
-    @staticmethod
-    def _warn_if_stale(logger: logging.Logger, config: Mapping[str, Any], status: Mapping[str, Any]) -> None:
-        hours = float(config.get("max_staleness_hours") or 24)
-        silent = status.get("seconds_since_contact")
-        if silent is None:
-            logger.warning("The Web Connector has never polled the bridge: add the .qwc file (GET /qwc) to it.")
-        elif silent > hours * 3600:
-            logger.warning(f"The Web Connector last polled the bridge {silent / 3600:.1f} hours ago "
-                           f"({time.ctime(status['last_contact'])}): QuickBooks data may be old.")
 
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         client = client_from_config(config, logging.getLogger("airbyte.source_quickbooks_desktop"))

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .errors import (
@@ -44,7 +46,57 @@ MAX_REQUEST_ID = 50
 WRITABLE = {"customer": "Customer", "invoice": "Invoice"}
 READABLE = {"customer": "Customer", "invoice": "Invoice", "item": "Item", "vendor": "Vendor",
             "employee": "Employee", "term": "Term"}
-_API_PATH = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<rest>.+?)/?$")
+API_PREFIX = "/v3/company/<realm>"
+
+
+class ResourceName(BaseConverter):
+    """One of the names given, in any case: QuickBooks reads ``/Customer`` as ``/customer``."""
+
+    def __init__(self, url_map: Map, *names: str) -> None:
+        super().__init__(url_map)
+        self.regex = "(?i:" + "|".join(re.escape(name) for name in names) + ")"
+
+    def to_python(self, value: str) -> str:
+        return value.lower()
+
+
+# Every API path is authenticated and throttled before it is routed further, as at Intuit's gateway:
+# the last rule catches the paths (and methods) the sandbox does not model, to answer them after that.
+ROUTES = Map([
+    Rule(TOKEN_PATH, endpoint="token", methods=["POST"]),
+    Rule(REVOKE_PATH, endpoint="revoke", methods=["POST"]),
+    Rule(AUTHORIZE_PATH, endpoint="authorize", methods=["GET"]),
+    *(Rule(path, endpoint="discovery", methods=["GET"]) for path in DISCOVERY_PATHS),
+    Rule(f"{API_PREFIX}/<resource(query):resource>", endpoint="query", methods=["GET", "POST"]),
+    Rule(f"{API_PREFIX}/<resource(cdc):resource>", endpoint="cdc", methods=["GET"]),
+    Rule(f"{API_PREFIX}/<resource(companyinfo):resource>/<entity_id>", endpoint="company_info", methods=["GET"]),
+    Rule(f"{API_PREFIX}/<resource(preferences):resource>", endpoint="preferences", methods=["GET"]),
+    Rule(f"{API_PREFIX}/<resource({', '.join(READABLE)}):resource>/<entity_id>", endpoint="read", methods=["GET"]),
+    Rule(f"{API_PREFIX}/<resource(batch):resource>", endpoint="batch", methods=["POST"]),
+    Rule(f"{API_PREFIX}/<resource({', '.join(WRITABLE)}):resource>", endpoint="write", methods=["POST"]),
+    Rule(f"{API_PREFIX}/<path:resource>", endpoint="unsupported"),
+], converters={"resource": ResourceName}, strict_slashes=False, merge_slashes=False)
+OAUTH_ENDPOINTS = frozenset({"token", "revoke", "authorize", "discovery"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request was routed: the endpoint and the path's parts (``resource`` in lower case)."""
+
+    endpoint: str
+    realm: str = ""
+    resource: str = ""
+    entity_id: str = ""
+
+
+def route(request: Request) -> Route | None:
+    """The request's :class:`Route`; None for a path outside OAuth and the company API."""
+    try:
+        endpoint, arguments = ROUTES.bind_to_environ(request.environ).match()
+    except (NotFound, MethodNotAllowed):
+        return None
+    return Route(str(endpoint), arguments.get("realm", ""), arguments.get("resource", "").strip("/").lower(),
+                 arguments.get("entity_id", ""))
 
 
 @dataclass
@@ -118,25 +170,27 @@ class QuickBooksApp:
         self.clock = clock
         self.settings = settings or ApiSettings()
         self.idempotency = IdempotencyCache(clock, requestid_ttl)
+        self._oauth_endpoints: dict[str, Callable[[Request], Response]] = {
+            "token": self._token, "revoke": self._revoke, "authorize": self._authorize, "discovery": self._discovery,
+        }
+        self._api_endpoints: dict[str, Callable[[Request, RealmBackend, Route], Answer]] = {
+            "query": self._query, "cdc": self._cdc, "company_info": self._company_info,
+            "preferences": self._preferences, "read": self._read, "batch": self._batch,
+            "write": self._write, "unsupported": self._unsupported,
+        }
 
     # -- entry points ----------------------------------------------------------------------------------
 
     def __call__(self, request: Request) -> Response:
-        path = request.path
-        if path == TOKEN_PATH and request.method == "POST":
-            return self._token(request)
-        if path == REVOKE_PATH and request.method == "POST":
-            return self._revoke(request)
-        if path == AUTHORIZE_PATH and request.method == "GET":
-            return self._authorize(request)
-        if path in DISCOVERY_PATHS and request.method == "GET":
-            return self._discovery(request)
-        match = _API_PATH.match(path)
+        target = route(request)
+        if target is not None and target.endpoint in OAUTH_ENDPOINTS:
+            return self._oauth_endpoints[target.endpoint](request)
         wants_json = "json" in request.headers.get("Accept", "").lower()
-        if match is None:
-            return self.render(Answer(UnsupportedOperation(f"{request.method} {path}").body(), 404), wants_json)
+        if target is None:
+            return self.render(Answer(UnsupportedOperation(f"{request.method} {request.path}").body(), 404),
+                               wants_json)
         try:
-            answer = self._api(request, match["realm"], match["rest"].split("/"))
+            answer = self._api(request, target)
         except QBOFault as fault:
             if isinstance(fault, ThrottleExceeded):
                 return self.throttled(wants_json)
@@ -207,68 +261,66 @@ class QuickBooksApp:
 
     # -- the API -----------------------------------------------------------------------------------------
 
-    def _api(self, request: Request, realm_id: str, parts: list[str]) -> Answer:
+    def _api(self, request: Request, target: Route) -> Answer:
+        """Authentication, company and throttling first, whatever the path; then the endpoint, once per
+        ``requestid`` for a POST."""
         header = request.headers.get("Authorization", "")
         bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
         token = self.oauth.authenticate(bearer)
-        backend = self.backends.get(realm_id)
+        backend = self.backends.get(target.realm)
         if backend is None:
-            raise CompanyNotFound(realm_id)
-        if token.realm_id != realm_id:
-            raise AuthorizationFailed(f"The access token is not authorized for company {realm_id}")
-        resource = parts[0].lower()
-        self.throttle.check(realm_id, is_batch=resource == "batch")
-        method = request.method
+            raise CompanyNotFound(target.realm)
+        if token.realm_id != target.realm:
+            raise AuthorizationFailed(f"The access token is not authorized for company {target.realm}")
+        self.throttle.check(target.realm, is_batch=target.resource == "batch")
+        endpoint = self._api_endpoints[target.endpoint]
         # minorversion is accepted and ignored: the sandbox answers as minor version 75 does.
-        if method == "POST":
-            request_id = request.args.get("requestid")
-            if request_id is not None:
-                if len(request_id) > MAX_REQUEST_ID:
-                    raise BusinessValidation(
-                        f"You cannot enter more than {MAX_REQUEST_ID} characters in the request_id field. "
-                        f"You tried entering {request_id[:10]}..., which is {len(request_id)} characters."
-                    )
-                key = (realm_id, "/".join(parts).lower(), request.args.get("operation", ""), request_id)
-                return self.idempotency.run(key, lambda: self._post(request, backend, parts))
-            return self._post(request, backend, parts)
-        if method == "GET":
-            return self._get(request, backend, parts)
-        raise UnsupportedOperation(f"{method} {'/'.join(parts)}")
-
-    def _get(self, request: Request, backend: RealmBackend, parts: list[str]) -> Answer:
-        resource = parts[0].lower()
-        if resource == "query" and len(parts) == 1:
-            return self._query(backend, request.args.get("query", ""))
-        if resource == "cdc" and len(parts) == 1:
-            entities = [e for e in request.args.get("entities", "").split(",") if e.strip()]
-            answer = backend.cdc(entities, request.args.get("changedSince", ""))
-            return Answer({"CDCResponse": [{"QueryResponse": answer}]})
-        if resource == "companyinfo" and len(parts) == 2:
-            return Answer({"CompanyInfo": backend.get_company_info(parts[1])})
-        if resource == "preferences" and len(parts) == 1:
-            return Answer({"Preferences": backend.preferences()})
-        if resource in READABLE and len(parts) == 2:
-            entity = READABLE[resource]
-            return Answer({entity: backend.get(entity, parts[1])})
-        raise UnsupportedOperation(f"GET {'/'.join(parts)} (not modelled by the sandbox)")
-
-    def _post(self, request: Request, backend: RealmBackend, parts: list[str]) -> Answer:
-        resource = parts[0].lower()
-        if resource == "query" and len(parts) == 1:
-            return self._query(backend, request.get_data(as_text=True))
-        if resource == "batch" and len(parts) == 1:
-            return self._batch(backend, _json_body(request))
-        if resource in WRITABLE and len(parts) == 1:
-            entity = WRITABLE[resource]
-            record = backend.write(entity, request.args.get("operation"), _json_body(request))
-            return Answer({entity: record})
-        raise UnsupportedOperation(f"POST {'/'.join(parts)} (not modelled by the sandbox)")
+        request_id = request.args.get("requestid") if request.method == "POST" else None
+        if request_id is None:
+            return endpoint(request, backend, target)
+        if len(request_id) > MAX_REQUEST_ID:
+            raise BusinessValidation(
+                f"You cannot enter more than {MAX_REQUEST_ID} characters in the request_id field. "
+                f"You tried entering {request_id[:10]}..., which is {len(request_id)} characters."
+            )
+        key = (target.realm, target.resource, request.args.get("operation", ""), request_id)
+        return self.idempotency.run(key, lambda: endpoint(request, backend, target))
 
     @staticmethod
-    def _query(backend: RealmBackend, text: str) -> Answer:
+    def _query(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        text = request.get_data(as_text=True) if request.method == "POST" else request.args.get("query", "")
         return Answer({"QueryResponse": _query_response(backend, text)})
 
-    def _batch(self, backend: RealmBackend, body: Any) -> Answer:
+    @staticmethod
+    def _cdc(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        entities = [e for e in request.args.get("entities", "").split(",") if e.strip()]
+        answer = backend.cdc(entities, request.args.get("changedSince", ""))
+        return Answer({"CDCResponse": [{"QueryResponse": answer}]})
+
+    @staticmethod
+    def _company_info(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        return Answer({"CompanyInfo": backend.get_company_info(target.entity_id)})
+
+    @staticmethod
+    def _preferences(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        return Answer({"Preferences": backend.preferences()})
+
+    @staticmethod
+    def _read(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        entity = READABLE[target.resource]
+        return Answer({entity: backend.get(entity, target.entity_id)})
+
+    @staticmethod
+    def _write(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        entity = WRITABLE[target.resource]
+        return Answer({entity: backend.write(entity, request.args.get("operation"), _json_body(request))})
+
+    @staticmethod
+    def _unsupported(request: Request, backend: RealmBackend, target: Route) -> Answer:
+        raise UnsupportedOperation(f"{request.method} {target.resource} (not modelled by the sandbox)")
+
+    def _batch(self, request: Request, backend: RealmBackend, target: Route) -> Answer:
+        body = _json_body(request)
         items = body.get("BatchItemRequest") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
             raise UnsupportedProperty("Property Name:BatchItemRequest specified value is not supported",

@@ -14,9 +14,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import query as qbo_query
 from .errors import (
@@ -39,43 +40,9 @@ Record = dict[str, Any]
 # --- time ---------------------------------------------------------------------------------------------
 
 
-class USPacific(tzinfo):
-    """US Pacific time with the post-2007 DST rule: QBO stamps MetaData in the company's zone.
-
-    Written out rather than taken from ``zoneinfo`` so the sandbox needs no tz database.
-    """
-
-    @staticmethod
-    def _bounds_utc(year: int) -> tuple[datetime, datetime]:
-        march = datetime(year, 3, 8) + timedelta(days=(6 - datetime(year, 3, 8).weekday()) % 7)
-        november = datetime(year, 11, 1) + timedelta(days=(6 - datetime(year, 11, 1).weekday()) % 7)
-        return march + timedelta(hours=10), november + timedelta(hours=9)  # 2:00 local, in UTC
-
-    def _is_dst_local(self, dt: datetime) -> bool:
-        start, end = self._bounds_utc(dt.year)
-        naive = dt.replace(tzinfo=None)
-        return start - timedelta(hours=8) <= naive < end - timedelta(hours=8)
-
-    def utcoffset(self, dt: datetime | None) -> timedelta:
-        return timedelta(hours=-7 if dt is not None and self._is_dst_local(dt) else -8)
-
-    def dst(self, dt: datetime | None) -> timedelta:
-        return timedelta(hours=1 if dt is not None and self._is_dst_local(dt) else 0)
-
-    def tzname(self, dt: datetime | None) -> str:
-        return "PDT" if dt is not None and self._is_dst_local(dt) else "PST"
-
-    def fromutc(self, dt: datetime) -> datetime:
-        naive = dt.replace(tzinfo=None)
-        start, end = self._bounds_utc(naive.year)
-        offset = -7 if start <= naive < end else -8
-        return (naive + timedelta(hours=offset)).replace(tzinfo=self)
-
-    def __repr__(self) -> str:
-        return "USPacific()"
-
-
-PACIFIC = USPacific()
+# QBO stamps MetaData in the company's zone; the sandbox's companies are in US Pacific time. The zone
+# data comes from the system, or from the tzdata package where a slim image has none (pendulum installs it).
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def qbo_timestamp(when: datetime) -> str:

@@ -1,10 +1,14 @@
-"""Packaging for Airbyte users: metadata.yaml, Dockerfiles, specs ready for the UI, and the wheel the images install.
+"""Packaging for Airbyte users: metadata.yaml, the Dockerfile, specs ready for the UI, and the wheel the images install.
 
-Four connectors share one distribution. Each has a ``metadata.yaml`` (Airbyte's connector metadata format)
-and a ``Dockerfile`` beside its package; the top-level ``metadata.yaml`` only indexes them. Docker cannot run
-here, so what an image would do is proved piece by piece: the Dockerfile's base image and entrypoint are
-read and checked against the metadata and ``pyproject.toml``, and the entrypoint command each image runs
-is run from a clean install of the wheel the Dockerfile builds (the last test).
+Six connectors (four for QuickBooks Online, two for QuickBooks Desktop) and the Desktop bridge share one
+distribution. Each connector has a ``metadata.yaml`` (Airbyte's connector metadata format) beside its
+package; the top-level ``metadata.yaml`` only indexes them. One parameterised ``Dockerfile`` at the root
+builds every image (``--build-arg CONNECTOR=<console script>``, or ``--target bridge``) from the runtime
+wheel (``make wheel``: the runtime packages only). Docker cannot run here, so what an image would do is
+proved piece by piece: the Dockerfile is evaluated per image as the builder would (``dockerfile.py``) and
+checked against the metadata and ``pyproject.toml``; the runtime wheel is built from the Docker build
+context and its package list checked; and the entrypoint each image runs is run from a clean install of
+that wheel (the last test).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import uuid
 import venv
 import zipfile
 from datetime import date
+from importlib.metadata import entry_points
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -33,10 +38,20 @@ import yaml
 from airbyte_cdk.models import ConnectorSpecificationSerializer
 from airbyte_cdk.models.connector_metadata import MetadataFile
 from airbyte_cdk.test.standard_tests._spec_lint import find_secret_marking_errors
+from packaging.requirements import Requirement
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field
 
+from unit_tests.packaging.dockerfile import Dockerfile, Image
+
 ROOT = Path(__file__).resolve().parents[2]
+# The QuickBooks Online connectors: their metadata is complete for Airbyte's registry (icon, test suites, ...).
 PACKAGES = ("source_coperniq", "destination_quickbooks", "source_quickbooks", "destination_coperniq")
+DESKTOP_PACKAGES = ("source_quickbooks_desktop", "destination_quickbooks_desktop")
+CONNECTORS = PACKAGES + DESKTOP_PACKAGES
+BRIDGE = "quickbooks-desktop-bridge"  # a service, not an Airbyte connector: its own image (--target bridge)
+RUNTIME_SCRIPTS = {*(package.replace("_", "-") for package in CONNECTORS), BRIDGE}
+DEVELOPMENT_SCRIPTS = {"coperniq-sandbox", "quickbooks-sandbox"}
+DEVELOPMENT_PACKAGES = {"sandboxes", "demo", "benchmarks", "unit_tests", "integration_tests", "tools", "examples"}
 DOCKER_ORG = "coperniq-quickbooks"
 SECRET_NAMES = {"api_key", "client_secret", "refresh_token", "access_token"}
 # The keys the project's facts file (Airbyte packaging) lists for every connector's metadata.yaml.
@@ -52,8 +67,8 @@ def connector_name(package: str) -> str:
     return package.replace("_", "-")
 
 
-def connector_params() -> list[Any]:
-    return [pytest.param(package, id=connector_name(package)) for package in PACKAGES]
+def connector_params(packages: tuple[str, ...] = PACKAGES) -> list[Any]:
+    return [pytest.param(package, id=connector_name(package)) for package in packages]
 
 
 def pyproject() -> dict[str, Any]:
@@ -70,12 +85,6 @@ def metadata(package: str) -> dict[str, Any]:
 
 def index() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "metadata.yaml").read_text())
-
-
-def require_connector_code(package: str) -> None:
-    """source_quickbooks is finished by another developer in parallel: its code checks wait for it."""
-    if not (ROOT / package / "run.py").exists() or not (ROOT / package / "spec.json").exists():
-        pytest.skip(f"{package}/ has no run.py and spec.json yet (the connector is still being written)")
 
 
 # -- (1) metadata.yaml -------------------------------------------------------------------------------------------
@@ -189,7 +198,7 @@ def test_metadata_icon_is_an_svg_shipped_beside_it(package: str) -> None:
     assert len({(ROOT / p / "icon.svg").read_bytes() for p in same_brand}) == 1, "one icon per brand"
 
 
-@pytest.mark.parametrize("package", connector_params())
+@pytest.mark.parametrize("package", connector_params(CONNECTORS))
 def test_metadata_names_match_the_package(package: str) -> None:
     name = connector_name(package)
     data = metadata(package)["data"]
@@ -209,21 +218,21 @@ def test_metadata_names_match_the_package(package: str) -> None:
 @pytest.mark.parametrize("package", connector_params())
 def test_documentation_page_exists(package: str) -> None:
     page = ROOT / "docs" / f"{connector_name(package)}.md"
-    if package == "source_quickbooks" and not page.exists():
-        pytest.skip("docs/source-quickbooks.md is written with the connector by another developer")
     assert page.is_file()
     text = page.read_text()
     for section in ("## Overview", "## Prerequisites", "## Setup guide", "## Changelog"):
         assert section in text, f"{page.name} lacks {section}"
 
 
-MY_PAGES = ("source-coperniq", "destination-quickbooks", "destination-coperniq", "packaging")
+LINKED_PAGES = ("source-coperniq", "destination-quickbooks", "source-quickbooks", "destination-coperniq",
+                "source-quickbooks-desktop", "destination-quickbooks-desktop", "quickbooks-desktop-bridge", "packaging")
 
 
-@pytest.mark.parametrize("package", [p for p in connector_params() if p.values[0] != "source_quickbooks"])
+@pytest.mark.parametrize("package", connector_params(CONNECTORS))
 def test_docs_config_reference_lists_every_spec_property(package: str) -> None:
     text = (ROOT / "docs" / f"{connector_name(package)}.md").read_text()
-    documented = set(re.findall(r"^\| `(\w+)` \|", text, re.MULTILINE))
+    key_cells = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \|", text, re.MULTILINE)  # a row may name several keys
+    documented = {key for cell in key_cells for key in re.findall(r"`(\w+)`", cell)}
     spec = json.loads((ROOT / package / "spec.json").read_text())["connectionSpecification"]
     assert set(spec["properties"]) <= documented, f"undocumented: {set(spec['properties']) - documented}"
 
@@ -234,7 +243,7 @@ def github_anchors(markdown: str) -> set[str]:
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
-@pytest.mark.parametrize("page", MY_PAGES)
+@pytest.mark.parametrize("page", LINKED_PAGES)
 def test_docs_links_resolve(page: str) -> None:
     path = ROOT / "docs" / f"{page}.md"
     for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
@@ -242,21 +251,19 @@ def test_docs_links_resolve(page: str) -> None:
             continue  # absolute URLs are not fetched here
         file_part, _, anchor = target.partition("#")
         linked = (path.parent / file_part).resolve() if file_part else path
-        if linked.name == "source-quickbooks.md" and not linked.exists():
-            continue  # written with the connector by another developer
         assert linked.is_file(), f"{page}.md links to missing {target}"
         if anchor:
             assert anchor in github_anchors(linked.read_text()), f"{page}.md links to missing anchor {target}"
 
 
 def test_definition_ids_are_unique_uuids() -> None:
-    ids = [metadata(package)["data"]["definitionId"] for package in PACKAGES]
+    ids = [metadata(package)["data"]["definitionId"] for package in CONNECTORS]
     assert all(uuid.UUID(value).version == 4 for value in ids)
     assert len(set(ids)) == len(ids)
 
 
 def test_top_level_metadata_is_an_index_that_airbyte_tooling_refuses() -> None:
-    """The top file names the four connectors; it must not read as one connector's metadata."""
+    """The top file names the six connectors and the bridge; it must not read as one connector's metadata."""
     top = index()
     assert "data" not in top and "metadataSpecVersion" not in top
     with pytest.raises(ValueError, match="missing 'data'"):
@@ -265,62 +272,75 @@ def test_top_level_metadata_is_an_index_that_airbyte_tooling_refuses() -> None:
     project = pyproject()["project"]
     assert top["distribution"] == {"name": project["name"], "version": project["version"], "license": "MIT"}
     assert top["docker"]["organization"] == DOCKER_ORG
-    assert [entry["name"] for entry in top["connectors"]] == [connector_name(p) for p in PACKAGES]
-    for package, entry in zip(PACKAGES, top["connectors"], strict=True):
+    assert top["docker"]["dockerfile"] == "Dockerfile" and top["docker"]["buildContext"] == "."
+    assert [entry["name"] for entry in top["connectors"]] == [connector_name(p) for p in CONNECTORS]
+    for package, entry in zip(CONNECTORS, top["connectors"], strict=True):
         data = metadata(package)["data"]
         assert entry["metadata"] == f"{package}/metadata.yaml"
-        assert entry["dockerfile"] == f"{package}/Dockerfile"
+        assert entry["buildArgs"] == {"CONNECTOR": connector_name(package)}
         assert entry["connectorType"] == data["connectorType"]
         assert entry["image"] == f"{data['dockerRepository']}:{data['dockerImageTag']}"
         assert entry["consoleScript"] == connector_name(package)
         assert entry["docs"] == f"docs/{connector_name(package)}.md"
         assert top["docker"]["baseImage"] == data["connectorBuildOptions"]["baseImage"]
+    [bridge] = top["services"]
+    assert bridge == {"name": BRIDGE, "consoleScript": BRIDGE, "target": "bridge", "docs": f"docs/{BRIDGE}.md",
+                      "image": f"{DOCKER_ORG}/{BRIDGE}:{project['version']}"}
 
 
-# -- (2) Dockerfiles ---------------------------------------------------------------------------------------------
+# -- (2) the Dockerfile ------------------------------------------------------------------------------------------
 
 
-def dockerfile_instructions(package: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, comments dropped and continuation lines joined."""
-    text = re.sub(r"\\\n", " ", (ROOT / package / "Dockerfile").read_text())
-    instructions = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    return instructions
+CONNECTOR_ENTRYPOINT = ["/bin/sh", "-c", 'exec "$AIRBYTE_ENTRYPOINT" "$@"', "--"]
 
 
-@pytest.mark.parametrize("package", connector_params())
+def dockerfile() -> Dockerfile:
+    return Dockerfile(ROOT / "Dockerfile")
+
+
+def connector_image(package: str) -> Image:
+    """The image `docker build --build-arg CONNECTOR=<name> .` makes (the default, last stage)."""
+    return dockerfile().image({"CONNECTOR": connector_name(package)})
+
+
+def bridge_image() -> Image:
+    return dockerfile().image(target="bridge")
+
+
+def test_one_dockerfile_builds_every_image() -> None:
+    found = []
+    for directory, subdirectories, files in os.walk(ROOT):
+        subdirectories[:] = [d for d in subdirectories if not d.startswith(".") and d != "__pycache__"]
+        found += [(Path(directory) / f).relative_to(ROOT).as_posix() for f in files if f.startswith("Dockerfile")]
+    assert found == ["Dockerfile"], "one parameterised Dockerfile at the root, no per-connector copies"
+    stages = dockerfile().stages
+    assert list(stages) == ["builder", "runtime", "bridge", "connector"], "the connector stage is the default"
+    assert dockerfile().global_args["VERSION"] == pyproject()["project"]["version"], "images carry the version"
+
+
+@pytest.mark.parametrize("package", connector_params(CONNECTORS))
 def test_dockerfile_uses_the_metadata_base_image(package: str) -> None:
     base_image = metadata(package)["data"]["connectorBuildOptions"]["baseImage"]
     assert re.fullmatch(r"docker\.io/airbyte/python-connector-base:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", base_image)
-    instructions = dockerfile_instructions(package)
-    args = dict(arg.split("=", 1) for kind, arg in instructions if kind == "ARG" and "=" in arg)
-    froms = [arg.split()[0] for kind, arg in instructions if kind == "FROM"]
-    assert froms, "no FROM"
-    for image in froms:
-        assert image in ("${BASE_IMAGE}", base_image), image
-        if image == "${BASE_IMAGE}":
-            assert args.get("BASE_IMAGE") == base_image
+    assert dockerfile().global_args["BASE_IMAGE"] == base_image
+    image = connector_image(package)
+    assert image.base == base_image and image.stages == ["runtime", "connector"]
+    assert dockerfile().stages["builder"].base == "${BASE_IMAGE}", "the wheel is built on the same Python"
+    assert bridge_image().base == base_image == index()["docker"]["baseImage"]
 
 
-@pytest.mark.parametrize("package", connector_params())
+@pytest.mark.parametrize("package", connector_params(CONNECTORS))
 def test_dockerfile_entrypoint_is_the_console_script(package: str) -> None:
     name = connector_name(package)
-    instructions = dockerfile_instructions(package)
-    entrypoints = [json.loads(arg) for kind, arg in instructions if kind == "ENTRYPOINT"]
-    assert entrypoints == [[name]], "one exec-form ENTRYPOINT running the console script"
-    envs = [arg for kind, arg in instructions if kind == "ENV" and arg.startswith("AIRBYTE_ENTRYPOINT")]
-    assert envs == [f'AIRBYTE_ENTRYPOINT="{name}"']
-    labels = " ".join(arg for kind, arg in instructions if kind == "LABEL")
+    image = connector_image(package)
+    assert image.entrypoint == CONNECTOR_ENTRYPOINT, "exec: the console script is the main process"
+    assert image.env["AIRBYTE_ENTRYPOINT"] == name
     data = metadata(package)["data"]
-    assert f'io.airbyte.name="{data["dockerRepository"]}"' in labels
-    assert f'io.airbyte.version="{data["dockerImageTag"]}"' in labels
-    assert ("USER", "airbyte") in instructions
+    assert image.labels == {"io.airbyte.name": data["dockerRepository"], "io.airbyte.version": data["dockerImageTag"]}
+    assert image.user == "airbyte"
+    assert f'test -n "{name}" && command -v "{name}"' in image.runs, "the build fails on a wrong CONNECTOR"
+    assert not image.volumes and not image.exposed, "a connector image has none of the bridge's service set-up"
 
-    require_connector_code(package)
     scripts = console_scripts()
     assert name in scripts, f"pyproject.toml [project.scripts] has no {name}"
     module_name, _, function = scripts[name].partition(":")
@@ -328,18 +348,52 @@ def test_dockerfile_entrypoint_is_the_console_script(package: str) -> None:
     assert callable(getattr(importlib.import_module(module_name), function))
 
 
-@pytest.mark.parametrize("package", connector_params())
-def test_the_image_ships_its_documentation_page(package: str) -> None:
+def test_a_connector_image_without_a_connector_name_fails_to_build() -> None:
+    image = dockerfile().image()
+    assert 'test -n "" && command -v ""' in image.runs and image.env["AIRBYTE_ENTRYPOINT"] == ""
+
+
+def test_the_bridge_image_serves_the_web_connector_from_a_volume() -> None:
+    image = bridge_image()
+    assert image.stages == ["runtime", "bridge"] and image.entrypoint == [BRIDGE]
+    assert image.labels == {"io.airbyte.name": f"{DOCKER_ORG}/{BRIDGE}",
+                            "io.airbyte.version": pyproject()["project"]["version"]}
+    assert image.user == "airbyte" and image.volumes == ["/data"] and image.exposed == [image.env["QBD_BRIDGE_PORT"]]
+    assert image.env["QBD_BRIDGE_HOST"] == "0.0.0.0"
+    assert image.env["QBD_BRIDGE_DATABASE"] == "sqlite:////data/bridge.db"
+    assert "mkdir /data && chown airbyte /data" in image.runs
+    assert console_scripts()[BRIDGE] == "quickbooks_desktop_bridge.cli:main"
+
+
+@pytest.mark.parametrize("image", [*(pytest.param(connector_name(p), id=connector_name(p)) for p in CONNECTORS),
+                                   pytest.param(BRIDGE, id=BRIDGE)])
+def test_the_image_ships_its_documentation_page(image: str) -> None:
     """The docs travel with the image (docs/ and mapping/README.md), wherever documentationUrl points."""
-    workdirs = [arg for kind, arg in dockerfile_instructions(package) if kind == "WORKDIR"]
-    copies = [arg.split() for kind, arg in dockerfile_instructions(package) if kind == "COPY"]
-    assert ["docs/", "./docs/"] in copies and workdirs[-1] == "/airbyte/integration_code"
+    built = bridge_image() if image == BRIDGE else dockerfile().image({"CONNECTOR": image})
+    assert ["docs/", "./docs/"] in built.copies and built.workdir == "/airbyte/integration_code"
+    assert ["mapping/README.md", "./mapping/README.md"] in built.copies
+    assert (ROOT / "docs" / f"{image}.md").is_file()
 
 
-@pytest.mark.parametrize("package", connector_params())
-def test_dockerfile_installs_from_the_lock(package: str) -> None:
-    runs = " ".join(arg for kind, arg in dockerfile_instructions(package) if kind == "RUN")
-    assert "pip install --no-cache-dir --constraint requirements.lock /tmp/wheels/" in runs
+def test_dockerfile_installs_the_runtime_wheel_from_the_lock() -> None:
+    [build] = dockerfile().image(target="builder").runs
+    assert build.startswith("python tools/build_runtime_wheel.py --wheel-dir /tmp/wheels ")
+    assert "pip install --no-cache-dir --constraint requirements.lock /tmp/wheels/" in build
+    for image in (connector_image("source_coperniq"), bridge_image()):
+        assert ["--from=builder", "/usr/local", "/usr/local"] in image.copies, "only the installed Python, no sources"
+
+
+def test_the_dockerfile_reader_follows_docker_scoping(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "ARG BASE=debian:12\nARG TAG=1\nFROM ${BASE} AS one\nARG TAG\nENV A=$TAG B=\"x y\"\nLABEL base=\"${BASE}\"\n"
+        "FROM one AS two\nLABEL tag=\"${TAG}\"\nARG LOCAL=l\nRUN echo $LOCAL \\\n  done\n"
+        "FROM ${BASE} AS three\nLABEL tag=\"${TAG}\"\n")
+    parsed = Dockerfile(tmp_path / "Dockerfile")
+    image = parsed.image({"TAG": "2"}, target="two")
+    assert (image.base, image.stages, image.env) == ("debian:12", ["one", "two"], {"A": "2", "B": "x y"})
+    assert image.labels == {"base": "", "tag": "2"}, "a global ARG needs redeclaring; a child stage inherits"
+    assert image.runs == ["echo l    done"]
+    assert parsed.image({"TAG": "2"}).labels == {"tag": ""}, "the last stage by default; no ARG TAG in it"
 
 
 # -- (3) specs for the Airbyte UI --------------------------------------------------------------------------------
@@ -370,9 +424,8 @@ def spec_problems(schema: dict[str, Any], where: str = "") -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("package", connector_params())
+@pytest.mark.parametrize("package", connector_params(CONNECTORS))
 def test_spec_is_complete_for_the_airbyte_ui(package: str) -> None:
-    require_connector_code(package)
     spec = json.loads((ROOT / package / "spec.json").read_text())
     parsed = ConnectorSpecificationSerializer.load(spec)  # the protocol model the platform reads
     connection = spec["connectionSpecification"]
@@ -396,7 +449,7 @@ def test_spec_checks_catch_what_the_ui_needs() -> None:
     ]
 
 
-# -- (4) the wheel the images install ----------------------------------------------------------------------------
+# -- (4) the runtime wheel the images install --------------------------------------------------------------------------
 
 
 def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
@@ -479,66 +532,106 @@ def run(command: list[str | Path], **kwargs: Any) -> subprocess.CompletedProcess
     return result
 
 
-@pytest.mark.slow
-def test_each_image_entrypoint_runs_from_a_clean_install_of_the_built_wheel(tmp_path: Path) -> None:
-    """Build the wheel as the Dockerfiles do, install only it, and run every connector's ``spec``.
-
-    How, and why this is honest yet takes about 15 s instead of minutes:
-
-    - The wheel is built from a copy of the Docker build context (the repository minus ``.dockerignore``),
-      with ``pip wheel --no-deps`` as in the Dockerfiles, so a file the image build would not see, or
-      package data ``pyproject.toml`` forgot (spec.json, stream schemas, the OpenAPI document), shows up
-      here. Without network access the build reuses this environment's setuptools
-      (``--no-build-isolation``) when it has one; the Dockerfile build lets pip fetch the pinned one.
-    - The wheel is installed with ``--no-deps`` into a brand-new virtual environment, so the project's
-      sources and its editable install are out of reach. The dependencies, which the image gets from
-      the package index, are borrowed from this test's own environment through a ``.pth`` line that
-      appends its site-packages after the new environment's own (a ``.pth`` path line does not run the
-      editable-install hook that lives there), instead of installing airbyte-cdk & co. again.
-    - Each console script the images use as ENTRYPOINT then runs ``spec`` from that environment's
-      ``bin/`` with the working directory elsewhere and no PYTHONPATH, and must print exactly one SPEC
-      message equal to the package's spec.json; the modules must come from the new environment.
-    """
-    context, wheels, environment = tmp_path / "context", tmp_path / "wheels", tmp_path / "venv"
+@pytest.fixture(scope="module")
+def runtime_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The runtime wheel as the Dockerfile's builder stage makes it: tools/build_runtime_wheel.py run in a copy
+    of the Docker build context (the repository minus ``.dockerignore``), so a file the image build would not
+    see, or package data ``pyproject.toml`` forgot (spec.json, stream schemas, the OpenAPI document), shows up
+    here. Without network access it builds with this environment's setuptools (``--offline``); the image
+    build lets pip fetch the pinned one."""
+    context, wheels = tmp_path_factory.mktemp("context"), tmp_path_factory.mktemp("wheels")
     copy_build_context(context)
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", wheels, context]
+    command: list[str | Path] = [sys.executable, context / "tools" / "build_runtime_wheel.py", "--wheel-dir", wheels]
     if importlib.util.find_spec("setuptools") is not None:
-        build[4:4] = ["--no-build-isolation", "--no-index"]  # offline: this environment's setuptools builds it
-    run(build)
+        command.append("--offline")
+    run(command, cwd=context)
     [wheel] = wheels.glob("coperniq_quickbooks_connectors-*.whl")
+    return wheel
 
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for package in PACKAGES:
+
+def test_the_runtime_wheel_holds_only_the_runtime_packages_and_their_console_scripts(runtime_wheel: Path) -> None:
+    """What `make wheel` builds and the images install: no sandboxes, demo, benchmarks, tests or tools."""
+    with zipfile.ZipFile(runtime_wheel) as wheel:
+        names = wheel.namelist()
+        [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        scripts = dict(re.findall(r"^(\S+) = (\S+)$", wheel.read(entry_points).decode(), re.MULTILINE))
+    top_level = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    runtime = set(pyproject()["tool"]["coperniq-quickbooks"]["runtime-wheel"]["packages"])
+    assert top_level == runtime, f"non-runtime packages: {sorted(top_level - runtime)}"
+    assert not DEVELOPMENT_PACKAGES & top_level
+    assert runtime == set(CONNECTORS) | {"quickbooks_desktop_bridge", "connector_core", "coperniq", "qbo", "qbd",
+                                         "mapping"}
+    assert scripts == {name: console_scripts()[name] for name in RUNTIME_SCRIPTS}, "and no sandbox's script"
+    for package in CONNECTORS:
         for data_file in (ROOT / package).rglob("*.json"):
             relative = data_file.relative_to(ROOT).as_posix()
             if "__pycache__" not in relative:
                 assert relative in names, f"the wheel lacks {relative}"
+    assert "coperniq/openapi/coperniq-openapi.yml" in names and "mapping/README.md" in names
+    with zipfile.ZipFile(runtime_wheel) as wheel:
+        [wheel_metadata] = [name for name in names if name.endswith(".dist-info/METADATA")]
+        requires = re.findall(r"^Requires-Dist: (.+)$", wheel.read(wheel_metadata).decode(), re.MULTILINE)
+    assert [Requirement(text) for text in requires] == [Requirement(text)
+                                                       for text in pyproject()["project"]["dependencies"]], \
+        "the runtime wheel's dependencies are pyproject.toml's, not a copy"
 
+
+def test_the_development_install_keeps_every_console_script() -> None:
+    """`pip install -e .` still installs the sandboxes' console scripts the README and the tests use."""
+    installed = {entry.name for entry in entry_points(group="console_scripts")
+                 if entry.dist is not None and entry.dist.name == pyproject()["project"]["name"]}
+    assert installed == set(console_scripts()) == RUNTIME_SCRIPTS | DEVELOPMENT_SCRIPTS
+
+
+def image_entrypoint_command(name: str) -> list[str]:
+    """What `docker run IMAGE ...` executes for the connector (CONNECTOR=name) or the bridge image."""
+    return bridge_image().entrypoint if name == BRIDGE else dockerfile().image({"CONNECTOR": name}).entrypoint
+
+
+@pytest.mark.slow
+def test_each_image_entrypoint_runs_from_a_clean_install_of_the_built_wheel(runtime_wheel: Path,
+                                                                             tmp_path: Path) -> None:
+    """Install only the runtime wheel, then run every image's entrypoint as the image would.
+
+    How, and why this is honest yet takes seconds instead of minutes:
+
+    - The wheel is installed with ``--no-deps`` into a brand-new virtual environment, so the project's
+      sources and its editable install are out of reach (the sandboxes, demo and benchmarks too). The
+      dependencies, which the image gets from the package index, are borrowed from this test's own
+      environment through a ``.pth`` line that appends its site-packages after the new environment's own
+      (a ``.pth`` path line does not run the editable-install hook that lives there), instead of installing
+      airbyte-cdk & co. again.
+    - Each connector image's ENTRYPOINT (``sh -c 'exec "$AIRBYTE_ENTRYPOINT" "$@"'``) then runs ``spec``
+      with ``AIRBYTE_ENTRYPOINT`` as the image sets it, the new environment's ``bin/`` first on PATH, the
+      working directory elsewhere and no PYTHONPATH, and must print exactly one SPEC message equal to the
+      package's spec.json; the bridge image's entrypoint answers ``--help``.
+    """
+    environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(environment)
     python = environment / "bin" / "python"
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site_packages = Path(run([python, "-c", purelib]).stdout.strip())
     borrowed = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     (site_packages / "zz_borrowed_dependencies.pth").write_text("".join(f"{path}\n" for path in borrowed))
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--quiet", wheel])
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--quiet",
+         runtime_wheel])
 
     clean_env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
-    where = run([python, "-c", "import source_coperniq, connector_core; print(source_coperniq.__file__)"],
-                cwd=tmp_path, env=clean_env).stdout.strip()
+    clean_env["PATH"] = f"{environment / 'bin'}{os.pathsep}{clean_env.get('PATH', '')}"
+    where = run([python, "-c", "import source_coperniq, quickbooks_desktop_bridge, psycopg; "
+                 "print(source_coperniq.__file__)"], cwd=tmp_path, env=clean_env).stdout.strip()
     assert Path(where).is_relative_to(site_packages), where
+    missing = subprocess.run([python, "-c", "import sandboxes"], cwd=tmp_path, env=clean_env, capture_output=True)
+    assert missing.returncode != 0, "the sandboxes are development tools: not in the runtime install"
 
-    scripts = console_scripts()
-    ran = []
-    for package in PACKAGES:
-        if not (ROOT / package / "run.py").exists():
-            continue  # still being written (source_quickbooks); its Dockerfile test says so
+    for package in CONNECTORS:
         name = connector_name(package)
-        assert name in scripts
-        result = run([environment / "bin" / name, "spec"], cwd=tmp_path, env=clean_env)
+        result = run([*image_entrypoint_command(name), "spec"], cwd=tmp_path,
+                     env={**clean_env, "AIRBYTE_ENTRYPOINT": name})
         messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         specs = [message["spec"] for message in messages if message.get("type") == "SPEC"]
         assert len(specs) == 1, result.stdout[-2000:]
         expected = json.loads((ROOT / package / "spec.json").read_text())
         assert specs[0]["connectionSpecification"] == expected["connectionSpecification"]
-        ran.append(name)
-    assert {"source-coperniq", "destination-quickbooks", "destination-coperniq"} <= set(ran)
+    bridge = run([*image_entrypoint_command(BRIDGE), "--help"], cwd=tmp_path, env=clean_env)
+    assert "--database" in bridge.stdout and "postgresql" in bridge.stdout
