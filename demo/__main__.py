@@ -6,7 +6,9 @@ renames projects in Coperniq and moves another to GLASS ON ROOF without touching
 a customer on hold in QuickBooks, issues a new invoice, and bills a customer that did not change and
 whose title another project shares. Round 3 carries exactly those changes across, once: the moved
 project's invoices reach QuickBooks, the invoice reaches its customer's own project. Round 4 is quiet
-again: no write on either side.
+again: no write on either side. The seeded company also holds what a bookkeeper checks first
+(``demo/bookkeeper_cases.py``: a Canadian home, a business contact, invoices with terms); the final checks
+say how each landed in QuickBooks, and the demo exits non-zero if one did not land right.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import sys
 
 from connector_core.runner import RunResult
+from demo.bookkeeper_cases import BookkeeperCases, add_bookkeeper_cases, check_bookkeeper_cases
 from demo.flows import Round, TwoWaySync
 from demo.steady_state import INVOICE_STAGE, Snapshot, disagreements, invoice_stage_move
 from mapping.links import (
@@ -75,69 +78,84 @@ def main(argv: list[str] | None = None) -> int:
     # connectors of the demo share one app authorization, so the sandbox is given that grace.
     with make_coperniq(projects=args.projects, seed=args.seed) as coperniq, \
             make_quickbooks(customers=40, invoices=60, seed=args.seed, refresh_token_grace=86400) as quickbooks:
+        cases = add_bookkeeper_cases(coperniq)
         print(f"Coperniq sandbox   {coperniq.base_url}  api key {coperniq.api_key!r}: "
               f"{len(coperniq.backend.projects)} projects, {len(coperniq.backend.contacts)} contacts, "
-              f"{len(coperniq.backend.invoices)} invoices")
+              f"{len(coperniq.backend.invoices)} invoices, among them {cases}")
         print(f"QuickBooks sandbox {quickbooks.base_url}  realm {quickbooks.realm_id}: "
               f"{len(quickbooks.backend.customers)} customers and {len(quickbooks.backend.invoices)} invoices "
               "already on the books\n")
         sync = TwoWaySync(coperniq, quickbooks, outbound_config=ON_HOLD,
                           invoice_stages=[INVOICE_STAGE])
-        rounds: list[Round] = []
-
-        rounds.append(sync.round())
+        rounds: list[Round] = [sync.round()]
         print(describe("Round 1: first sync, both directions", rounds[-1]))
         rounds.append(sync.round())
         print(describe("\nRound 2: nothing changed", rounds[-1]))
-
-        renamed = sorted(coperniq.backend.projects)[:2]
-        for project_id in renamed:
-            project = coperniq.backend.projects[project_id]
-            coperniq.backend.update_project(project_id, {"title": f"{project.title} - Phase 2"})
-        linked = [c for c in quickbooks.backend.customers.values() if "Coperniq project #" in (c.get("Notes") or "")]
-        held = sorted(linked, key=lambda c: int(c["Id"]))[5]
-        quickbooks.backend.edit_customer(held["Id"], Notes=f"{held['Notes']}\nOn hold: unpaid invoice",
-                                         PrimaryPhone={"FreeFormNumber": "(512) 555-0177"})
-        billed = sorted(linked, key=lambda c: int(c["Id"]))[6]
-        new_invoice = quickbooks.backend.add_invoice(billed["Id"], [("1", 1, 4200.0)],
-                                                     CustomerMemo={"value": "Main panel upgrade"})
-        quickbooks.backend.record_payment(new_invoice["Id"], 1000)
-        busy = {*renamed, project_id_from_notes(held["Notes"]), project_id_from_notes(billed["Notes"])}
-        staged, staged_invoices = reach_invoice_stage(coperniq, busy)
-        shared, shared_invoice = bill_a_shared_title(coperniq, quickbooks, busy | {staged})
-        print(f"\nPeople work: projects {renamed} are renamed in Coperniq and project {staged} reaches "
-              f"{INVOICE_STAGE} (its {len(staged_invoices)} invoices untouched); in QuickBooks AR puts customer "
-              f"{held['DisplayName']!r} on hold (and updates the phone), bills {billed['DisplayName']!r} "
-              f"$4,200.00, $1,000.00 of it paid, and bills {shared_invoice['CustomerRef']['name']!r} (unchanged, a "
-              f"title {shared} projects share) ${shared_invoice['TotalAmt']:,.2f}.")
+        staged, staged_invoices, shared_invoice = people_work(coperniq, quickbooks,
+                                                              {cases.canadian_project, cases.business_project})
         rounds.append(sync.round())
         print(describe("Round 3: the changes cross, once", rounds[-1]))
         crossed = report_triggers(coperniq, quickbooks, staged, staged_invoices, shared_invoice)
         rounds.append(sync.round())
         print(describe("\nRound 4: quiet again", rounds[-1]))
-
-        failed = [r for r in rounds if r.errors]
-        quiet = [r.writes for r in (rounds[1], rounds[3])]
         print(f"\nQuickBooks now holds {len(quickbooks.backend.customers)} customers and "
               f"{len(quickbooks.backend.invoices)} invoices; Coperniq {len(coperniq.backend.projects)} projects "
               f"and {len(coperniq.backend.invoices)} invoices.")
-        problems = disagreements(Snapshot.of(sync))
-        if failed:
-            print("Some rounds reported errors; see above.")
-        if not crossed:
-            print("Round 3 did not carry every change across (see above).")
-        if problems:
-            print(f"The two systems disagree on {len(problems)} fields of linked records, e.g.:")
-            print("\n".join(f"  {line}" for line in problems[:10]))
-        else:
-            print("Every linked project and customer, and every invoice, agree field by field.")
-        if any(q != (0, 0) for q in quiet):
-            print(f"The quiet rounds wrote {quiet} (QuickBooks, Coperniq); they should have written nothing.")
-        else:
-            print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
-        if failed or not crossed or problems or any(q != (0, 0) for q in quiet):
-            return 1
-    return 0
+        return 1 if failed_checks(rounds, crossed, Snapshot.of(sync), cases) else 0
+
+
+def people_work(coperniq: CoperniqSandbox, quickbooks: QuickBooksSandbox, spared: set[int]
+                ) -> tuple[int, list[int], dict]:
+    """Between rounds 2 and 3: the edits of both teams (``spared``: projects the bookkeeper's cases keep as
+    they are). Returns the project moved to the invoice stage, its invoices, and the invoice billed to a
+    customer whose title other projects share."""
+    renamed = sorted(coperniq.backend.projects)[:2]
+    for project_id in renamed:
+        project = coperniq.backend.projects[project_id]
+        coperniq.backend.update_project(project_id, {"title": f"{project.title} - Phase 2"})
+    linked = sorted((c for c in quickbooks.backend.customers.values()
+                     if project_id_from_notes(c.get("Notes")) not in (None, *spared)), key=lambda c: int(c["Id"]))
+    held, billed = linked[5], linked[6]
+    quickbooks.backend.edit_customer(held["Id"], Notes=f"{held['Notes']}\nOn hold: unpaid invoice",
+                                     PrimaryPhone={"FreeFormNumber": "(512) 555-0177"})
+    new_invoice = quickbooks.backend.add_invoice(billed["Id"], [("1", 1, 4200.0)],
+                                                 CustomerMemo={"value": "Main panel upgrade"})
+    quickbooks.backend.record_payment(new_invoice["Id"], 1000)
+    busy = {*renamed, *spared, project_id_from_notes(held["Notes"]), project_id_from_notes(billed["Notes"])}
+    staged, staged_invoices = reach_invoice_stage(coperniq, busy)
+    shared, shared_invoice = bill_a_shared_title(coperniq, quickbooks, busy | {staged})
+    print(f"\nPeople work: projects {renamed} are renamed in Coperniq and project {staged} reaches "
+          f"{INVOICE_STAGE} (its {len(staged_invoices)} invoices untouched); in QuickBooks AR puts customer "
+          f"{held['DisplayName']!r} on hold (and updates the phone), bills {billed['DisplayName']!r} "
+          f"$4,200.00, $1,000.00 of it paid, and bills {shared_invoice['CustomerRef']['name']!r} (unchanged, a "
+          f"title {shared} projects share) ${shared_invoice['TotalAmt']:,.2f}.")
+    return staged, staged_invoices, shared_invoice
+
+
+def failed_checks(rounds: list[Round], crossed: bool, snapshot: Snapshot, cases: BookkeeperCases) -> bool:
+    """Prints every check (errors, triggers, field-by-field agreement, the bookkeeper's cases, quiet rounds);
+    True when any failed."""
+    failed = [r for r in rounds if r.errors]
+    quiet = [r.writes for r in (rounds[1], rounds[3])]
+    problems = disagreements(snapshot)
+    cases_seen = check_bookkeeper_cases(cases, snapshot)
+    if failed:
+        print("Some rounds reported errors; see above.")
+    if not crossed:
+        print("Round 3 did not carry every change across (see above).")
+    if problems:
+        print(f"The two systems disagree on {len(problems)} fields of linked records, e.g.:")
+        print("\n".join(f"  {line}" for line in problems[:10]))
+    else:
+        print("Every linked project and customer, and every invoice, agree field by field.")
+    print("What the bookkeeper sees of the Canadian home, the business contact and the invoices with terms:")
+    print("\n".join(f"  {'right' if right else 'WRONG'}  {line}" for right, line in cases_seen))
+    if any(q != (0, 0) for q in quiet):
+        print(f"The quiet rounds wrote {quiet} (QuickBooks, Coperniq); they should have written nothing.")
+    else:
+        print("Rounds 2 and 4 wrote nothing on either side: the two-way sync is idempotent and loop-safe.")
+    return bool(failed or not crossed or problems or not all(right for right, _ in cases_seen)
+                or any(q != (0, 0) for q in quiet))
 
 
 def reach_invoice_stage(coperniq: CoperniqSandbox, busy: set) -> tuple[int, list[int]]:

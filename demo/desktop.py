@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connector_core.runner import Connection, RunResult
-from demo.flows import COPERNIQ_WRITES, coperniq_config
+from demo.flows import COPERNIQ_WRITES, coperniq_config, errors_of
 from sandboxes.coperniq import CoperniqSandbox
 from sandboxes.coperniq import make_sandbox as make_coperniq
 from sandboxes.quickbooks_desktop import DesktopSandbox, RunningBridge, SessionReport, start_bridge
@@ -43,7 +43,7 @@ class DesktopRound:
 
     @property
     def errors(self) -> list[dict[str, Any]]:
-        return [e for result in (*self.inbound, *self.outbound) for e in result.errors]
+        return errors_of(*self.inbound, *self.outbound)
 
 
 @dataclass

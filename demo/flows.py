@@ -54,7 +54,12 @@ class Round:
 
     @property
     def errors(self) -> list[dict[str, Any]]:
-        return [e for result in (*self.inbound, *self.outbound) for e in result.errors]
+        return errors_of(*self.inbound, *self.outbound)
+
+
+def errors_of(*results: RunResult) -> list[dict[str, Any]]:
+    """The errors (TRACE messages) the connectors of a round reported, in run order."""
+    return [error for result in results for error in result.errors]
 
 
 @dataclass

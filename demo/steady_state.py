@@ -44,6 +44,7 @@ from mapping.qbo_to_coperniq import (
     project_changes,
 )
 from mapping.qbo_to_coperniq import record_problem as outbound_problem
+from mapping.terms import Term, terms_from_rows
 
 INVOICE_STAGE = "GLASS ON ROOF"
 ITEM_NAME = "Services"  # destination-quickbooks' default item for invoice lines
@@ -73,6 +74,8 @@ class Snapshot:
     customers: dict[str, dict[str, Any]]
     qbo_invoices: dict[str, dict[str, Any]]
     item_ref: dict[str, str]
+    term_rows: list[dict[str, Any]] = field(default_factory=list)  # the company's Term list
+    custom_txn_numbers: bool = True  # the company's SalesFormsPrefs.CustomTxnNumbers
     _contacts_by_project: dict[int, list[dict[str, Any]]] | None = None
 
     @classmethod
@@ -86,7 +89,14 @@ class Snapshot:
             customers = {k: dict(v) for k, v in qbo.customers.items()}
             qbo_invoices = {k: dict(v) for k, v in qbo.invoices.items()}
             item = next(i for i in qbo.items.values() if i["Name"] == ITEM_NAME)
-        return cls(projects, contacts, invoices, customers, qbo_invoices, {"value": item["Id"], "name": item["Name"]})
+            term_rows = [dict(t) for t in qbo.terms.values()]
+        return cls(projects, contacts, invoices, customers, qbo_invoices, {"value": item["Id"], "name": item["Name"]},
+                   term_rows, bool(qbo.custom_txn_numbers))
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """The terms destination-quickbooks chooses from (read once per run, as it reads them)."""
+        return terms_from_rows(self.term_rows)
 
     def contact_of(self, project: dict[str, Any]) -> dict[str, Any] | None:
         """The project's primary contact, by the mapping's rule, among the contacts linked to it."""
@@ -192,7 +202,8 @@ def _invoices_born_in_coperniq(snapshot: Snapshot, active: dict[int, dict[str, A
         if len(rows) > 1:
             problems.append(f"{where} is in QuickBooks {len(rows)} times: {sorted(r['Id'] for r in rows)}")
         row, customer = rows[0], pairs[project_id]
-        desired = invoice_fields(invoice, customer["Id"], snapshot.item_ref, customer.get("BillAddr"))
+        desired = invoice_fields(invoice, customer["Id"], snapshot.item_ref, customer.get("BillAddr"),
+                                 terms=snapshot.terms, send_doc_number=snapshot.custom_txn_numbers)
         changes = {k: v for k, v in invoice_changes(row, desired).items() if k not in ISSUED_INVOICE_FIELDS_KEPT}
         problems += _field_problems(f"{where} / QuickBooks invoice {row['Id']}", changes, row, "Coperniq")
         total, balance = row.get("TotalAmt") or 0, row.get("Balance", row.get("TotalAmt") or 0)

@@ -198,6 +198,9 @@ _COUNTRY_WORD_RE = re.compile(r"\s(canada|u\.?\s?s\.?(?:\s?a\.?)?|united states(
 # usaddress is given a city's context by a US state and ZIP after a Canadian street, then both are dropped.
 _PLACEHOLDER_STATE_ZIP = ("NY", "10001")
 
+# BillAddr part ("line1", "line2", "city", "state", "zip") -> its words as (text typed, usaddress label, token index).
+_Words = dict[str, list[tuple[str, str, int]]]
+
 
 def _key(text: str) -> str:
     """Lower-case, without dots, single spaces: the lookup key for states and countries."""
@@ -368,7 +371,7 @@ def _run(indexes: list[int]) -> bool:
     return not indexes or indexes == list(range(indexes[0], indexes[0] + len(indexes)))
 
 
-def _reassign(words: dict[str, list[tuple[str, str, int]]], segment_of: list[int]) -> None:
+def _reassign(words: _Words, segment_of: list[int]) -> None:
     """Fix two readings usaddress gets wrong, using the commas people typed.
 
     "PO Box 7000, Station Main, Sudbury": a postal station (Canada Post's "STN", "SUCC") read as the start
@@ -410,6 +413,85 @@ def _reassign(words: dict[str, list[tuple[str, str, int]]], segment_of: list[int
     line2.sort(key=lambda word: word[2])
 
 
+def _sorted_words(labelled: list[tuple[str, str, str]]) -> tuple[_Words, dict[str, list[str]], list[int]] | None:
+    """Step 1: every word under its BillAddr part, the words usaddress read by label, and the comma-separated
+    segment of each token; None on a label that is no part (a recipient, a landmark: it would be lost) or a
+    country inside the text, not at its end (not one address)."""
+    words: _Words = {part: [] for part in ("line1", "line2", "city", "state", "zip")}
+    read_as: dict[str, list[str]] = {}
+    segment_of: list[int] = []
+    segment = 0
+    for index, (token, seen, label) in enumerate(labelled):
+        part = _PART_OF_LABEL.get(label)
+        if part is None or part == "country":
+            return None
+        segment_of.append(segment)
+        value = token.rstrip(",;")
+        if token != value:
+            segment += 1
+        if value:
+            words[part].append((value, label, index))
+            read_as.setdefault(label, []).append(seen.rstrip(",;"))
+    return words, read_as, segment_of
+
+
+def _one_reading(words: _Words, read_as: dict[str, list[str]], segment_of: list[int],
+                 labelled: list[tuple[str, str, str]]) -> bool:
+    """Step 3: False when a part is split in two places (pasted twice), a city spans a comma (usaddress merged
+    two parts of the text) or a box type is no box."""
+    for part in ("line2", "city", "state", "zip"):
+        if not _run([index for _, _, index in words[part]]):
+            return False
+    if len({segment_of[index] for _, _, index in words["city"]}) > 1:
+        return False
+    box_type = " ".join(read_as.get("USPSBoxType", []))
+    if box_type and not _BOX_TYPE_RE.fullmatch(box_type):
+        return False
+    return all(_BOX_GROUP_RE.fullmatch(group_type) for group_type in _runs(labelled, "USPSBoxGroupType"))
+
+
+def _keep_directional_on_street(words: _Words, segment_of: list[int]) -> None:
+    """Step 4: "100 King St W Toronto": a directional typed after the street is read as the start of the city."""
+    city, line1 = words["city"], words["line1"]
+    follows_street = bool(line1 and city) and line1[-1][2] == city[0][2] - 1
+    if (len(city) > 1 and follows_street and segment_of[line1[-1][2]] == segment_of[city[0][2]]
+            and _fold(city[0][0]) in _DIRECTION_WORDS):
+        line1.append(city.pop(0))
+
+
+def _has_street(words: _Words, labelled: list[tuple[str, str, str]], segment_of: list[int]) -> bool:
+    """Step 5: whether line 1 has a street or box number; "1 Ferry Bldg, Suite 255", "One Market Street, Spear
+    Tower": a numbered building is the street line, and is moved there."""
+    if any(label in _STREET_MARKERS for _, label, _ in words["line1"]):
+        return True
+    first = labelled[0][0]
+    if not (words["line2"] and labelled[0][2] == "BuildingName" and (
+            first[:1].isdigit() or _fold(first) in _NUMBER_WORDS)):
+        return False
+    street = [word for word in words["line2"] if word[1] == "BuildingName" and segment_of[word[2]] == 0]
+    words["line1"] = sorted(words["line1"] + street, key=lambda word: word[2])
+    words["line2"] = [word for word in words["line2"] if word not in street]
+    return True
+
+
+def _joined_parts(words: _Words, segment_of: list[int], french: bool) -> dict[str, str | None]:
+    """Step 6: the parts as text; line 1 keeps the commas typed between its segments."""
+    line1_segments: dict[int, list[tuple[str, str]]] = {}
+    for value, label, index in words["line1"]:
+        line1_segments.setdefault(segment_of[index], []).append((value, label))
+
+    def joined(part: str) -> str | None:
+        return _join([(value, label) for value, label, _ in words[part]], french) if words[part] else None
+
+    return {
+        "line1": ", ".join(_join(chunk, french) for chunk in line1_segments.values()) or None,
+        "line2": joined("line2"),
+        "city": joined("city"),
+        "state": " ".join(value for value, _, _ in words["state"]) or None,
+        "zip": "".join(value for value, _, _ in words["zip"]) or None,
+    }
+
+
 def _street_parts(text: str, french: bool) -> dict | None:
     """usaddress's tags in the order typed -> line1, line2, city, state, zip (raw text), or None.
 
@@ -418,70 +500,20 @@ def _street_parts(text: str, french: bool) -> dict | None:
     or box number nor city.
     """
     labelled = _labelled(text)
-    if labelled is None:
+    sorted_words = _sorted_words(labelled) if labelled else None
+    if not labelled or sorted_words is None:
+        return None  # no words at all ("-", "|": punctuation only) is no address either
+    words, read_as, segment_of = sorted_words
+    _reassign(words, segment_of)  # step 2: the commas people typed correct usaddress
+    if not _one_reading(words, read_as, segment_of, labelled):
         return None
-    words: dict[str, list[tuple[str, str, int]]] = {part: [] for part in ("line1", "line2", "city", "state", "zip")}
-    read_as: dict[str, list[str]] = {}
-    segment_of: list[int] = []
-    segment = 0
-    for index, (token, seen, label) in enumerate(labelled):
-        part = _PART_OF_LABEL.get(label)
-        if part is None:
-            return None  # a Recipient, landmark or unlabelled words would be lost
-        if part == "country":
-            return None  # a country inside the text, not at its end: not one address
-        segment_of.append(segment)
-        value = token.rstrip(",;")
-        if token != value:
-            segment += 1
-        if value:
-            words[part].append((value, label, index))
-            read_as.setdefault(label, []).append(seen.rstrip(",;"))
-    _reassign(words, segment_of)
-    for part in ("line2", "city", "state", "zip"):
-        if not _run([index for _, _, index in words[part]]):
-            return None
-    if len({segment_of[index] for _, _, index in words["city"]}) > 1:
-        return None  # a city spanning a comma means usaddress merged two parts of the text
-    box_type = " ".join(read_as.get("USPSBoxType", []))
-    if box_type and not _BOX_TYPE_RE.fullmatch(box_type):
-        return None
-    for group_type in _runs(labelled, "USPSBoxGroupType"):
-        if not _BOX_GROUP_RE.fullmatch(group_type):
-            return None
-    # "100 King St W Toronto": a directional typed after the street is read as the start of the city.
-    city, line1 = words["city"], words["line1"]
-    follows_street = bool(line1 and city) and line1[-1][2] == city[0][2] - 1
-    if (len(city) > 1 and follows_street and segment_of[line1[-1][2]] == segment_of[city[0][2]]
-            and _fold(city[0][0]) in _DIRECTION_WORDS):
-        line1.append(city.pop(0))
-    has_street = any(label in _STREET_MARKERS for _, label, _ in line1)
-    first = labelled[0][0]
-    if not has_street and words["line2"] and labelled[0][2] == "BuildingName" and (
-            first[:1].isdigit() or _fold(first) in _NUMBER_WORDS):
-        # "1 Ferry Bldg, Suite 255", "One Market Street, Spear Tower": a numbered building is the street line.
-        street = [word for word in words["line2"] if word[1] == "BuildingName" and segment_of[word[2]] == 0]
-        words["line1"] = sorted(line1 + street, key=lambda word: word[2])
-        words["line2"] = [word for word in words["line2"] if word not in street]
-        has_street = True
-    if not has_street and not city:
+    _keep_directional_on_street(words, segment_of)
+    has_street = _has_street(words, labelled, segment_of)
+    if not has_street and not words["city"]:
         return None
     if not has_street and words["line1"]:
         return None  # a street name without a number or box: too unsure to split
-    line1_segments: dict[int, list[tuple[str, str]]] = {}
-    for value, label, index in words["line1"]:
-        line1_segments.setdefault(segment_of[index], []).append((value, label))
-
-    def joined(part: str) -> str | None:
-        return _join([(value, label) for value, label, _ in words[part]], french) if words[part] else None
-
-    parts = {
-        "line1": ", ".join(_join(chunk, french) for chunk in line1_segments.values()) or None,
-        "line2": joined("line2"),
-        "city": joined("city"),
-        "state": " ".join(value for value, _, _ in words["state"]) or None,
-        "zip": "".join(value for value, _, _ in words["zip"]) or None,
-    }
+    parts = _joined_parts(words, segment_of, french)
     if parts["city"] and is_us_country(parts["city"]):
         return None
     return parts

@@ -14,6 +14,7 @@ this module only re-shapes them for Desktop and back, with Desktop's limits (qbx
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -66,32 +67,75 @@ def online_address(address: dict | None) -> dict[str, str]:
             if isinstance(address, dict) and address.get(desktop_key)}
 
 
+def _cut_to(limit: int) -> Callable[[Any], str]:
+    def cut(value: Any) -> str:
+        return _cut(value, limit)
+    return cut
+
+
+def _end_kept_to(limit: int) -> Callable[[Any], str]:
+    """The text's last ``limit`` characters: a Notes or Memo ends with its link marker."""
+    def end(value: Any) -> str:
+        return str(value)[-limit:]
+    return end
+
+
+def _phone(value: Any) -> str | None:
+    number = value.get("FreeFormNumber") if isinstance(value, dict) else None
+    return _cut(number, PHONE_MAX) if number else None
+
+
+def _email(value: Any) -> str | None:
+    address = value.get("Address") if isinstance(value, dict) else None
+    return _cut(address, EMAIL_MAX) if address else None
+
+
+def _customer_ref(value: Any) -> dict[str, str] | None:
+    return {"ListID": str(value["value"])} if isinstance(value, dict) and value.get("value") else None
+
+
+def _date(value: Any) -> str:
+    return str(value)[:10]
+
+
+# (Online field, Desktop element, how the value is re-shaped), in qbXML's element order. A field that is
+# absent or empty, or whose re-shaped value is empty, gives no element.
+CUSTOMER_ELEMENTS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("DisplayName", "Name", _cut_to(NAME_MAX)),
+    ("GivenName", "FirstName", _cut_to(FIRST_LAST_MAX)),
+    ("FamilyName", "LastName", _cut_to(FIRST_LAST_MAX)),
+    ("BillAddr", "BillAddress", address_elements),
+    ("PrimaryPhone", "Phone", _phone),
+    ("PrimaryEmailAddr", "Email", _email),
+    ("Notes", "Notes", _end_kept_to(NOTES_MAX)),
+)
+INVOICE_ELEMENTS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("CustomerRef", "CustomerRef", _customer_ref),
+    ("TxnDate", "TxnDate", _date),
+    ("DocNumber", "RefNumber", _cut_to(REF_NUMBER_MAX)),
+    ("BillAddr", "BillAddress", address_elements),
+    ("DueDate", "DueDate", _date),
+    ("PrivateNote", "Memo", _end_kept_to(MEMO_MAX)),
+)
+
+
+def _elements(fields: dict, table: tuple[tuple[str, str, Callable[[Any], Any]], ...]) -> dict[str, Any]:
+    elements: dict[str, Any] = {}
+    for online_key, desktop_key, reshape in table:
+        value = fields.get(online_key)
+        element = reshape(value) if value else None
+        if element:
+            elements[desktop_key] = element
+    return elements
+
+
 def customer_elements(fields: dict) -> dict[str, Any]:
     """Online Customer fields (from ``customer_fields`` or ``customer_changes``) as ``CustomerAdd`` elements.
 
     ``CurrencyRef`` is left out: Desktop files are single-currency unless multicurrency is switched on,
     and then the customer's currency is the home currency by default.
     """
-    elements: dict[str, Any] = {}
-    if fields.get("DisplayName"):
-        elements["Name"] = _cut(fields["DisplayName"], NAME_MAX)
-    if fields.get("GivenName"):
-        elements["FirstName"] = _cut(fields["GivenName"], FIRST_LAST_MAX)
-    if fields.get("FamilyName"):
-        elements["LastName"] = _cut(fields["FamilyName"], FIRST_LAST_MAX)
-    if "BillAddr" in fields:
-        address = address_elements(fields["BillAddr"])
-        if address:
-            elements["BillAddress"] = address
-    phone = (fields.get("PrimaryPhone") or {}).get("FreeFormNumber")
-    if phone:
-        elements["Phone"] = _cut(phone, PHONE_MAX)
-    email = (fields.get("PrimaryEmailAddr") or {}).get("Address")
-    if email:
-        elements["Email"] = _cut(email, EMAIL_MAX)
-    if fields.get("Notes"):
-        elements["Notes"] = str(fields["Notes"])[-NOTES_MAX:]  # the marker is the last line: keep the end
-    return elements
+    return _elements(fields, CUSTOMER_ELEMENTS)
 
 
 def _meta(record: dict) -> dict[str, Any]:
@@ -199,22 +243,7 @@ def invoice_elements(fields: dict) -> dict[str, Any]:
     ``description_target="PrivateNote"``). ``CustomerRef`` is by ListID; ``DocNumber`` becomes ``RefNumber``
     (at most 11 characters).
     """
-    elements: dict[str, Any] = {}
-    customer = fields.get("CustomerRef")
-    if isinstance(customer, dict) and customer.get("value"):
-        elements["CustomerRef"] = {"ListID": str(customer["value"])}
-    if fields.get("TxnDate"):
-        elements["TxnDate"] = str(fields["TxnDate"])[:10]
-    if fields.get("DocNumber"):
-        elements["RefNumber"] = _cut(fields["DocNumber"], REF_NUMBER_MAX)
-    if "BillAddr" in fields:
-        address = address_elements(fields["BillAddr"])
-        if address:
-            elements["BillAddress"] = address
-    if fields.get("DueDate"):
-        elements["DueDate"] = str(fields["DueDate"])[:10]
-    if fields.get("PrivateNote"):
-        elements["Memo"] = str(fields["PrivateNote"])[-MEMO_MAX:]
+    elements = _elements(fields, INVOICE_ELEMENTS)
     if "Line" in fields:
         elements["InvoiceLineAdd"] = line_elements(fields["Line"])
     return elements
@@ -301,10 +330,8 @@ def online_record(stream: str, record: dict) -> dict:
 
 
 # Online field -> the Desktop element it becomes (what a *Mod's elements say about which fields it changes).
-ELEMENT_OF = {"DisplayName": "Name", "GivenName": "FirstName", "FamilyName": "LastName", "BillAddr": "BillAddress",
-              "PrimaryPhone": "Phone", "PrimaryEmailAddr": "Email", "Notes": "Notes", "CustomerRef": "CustomerRef",
-              "TxnDate": "TxnDate", "DocNumber": "RefNumber", "DueDate": "DueDate", "PrivateNote": "Memo",
-              "Line": "InvoiceLineMod"}
+ELEMENT_OF = {online_key: desktop_key for online_key, desktop_key, _ in (*CUSTOMER_ELEMENTS, *INVOICE_ELEMENTS)}
+ELEMENT_OF["Line"] = "InvoiceLineMod"
 
 
 def desired_for(changes: dict, desired: dict) -> dict:

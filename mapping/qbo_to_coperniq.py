@@ -18,6 +18,7 @@ from mapping.links import (
     DISPLAY_NAME_MAX,
     description_with_qbo_link,
     display_name_matches,
+    own_display_name,
     qbo_invoice_id_from_description,
     strip_links,
     title_from_display_name,
@@ -27,7 +28,10 @@ from mapping.terms import qbo_invoice_terms, with_terms_line
 from mapping.values import UnmappableRecord, money_amount, optional_date, optional_object, optional_text
 
 INVOICE_STATUSES = ("DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE")
-PAYMENT_STATUSES = ("PAID", "PARTIALLY_PAID")
+# How far payments went: QuickBooks' news moves a status up this ranking; every other status ranks 0.
+PAYMENT_RANK = {"PARTIALLY_PAID": 1, "PAID": 2}
+# InvoiceCreate fields an update never sends: the issue date stays as created, the lines keep their method.
+CREATE_ONLY_INVOICE_FIELDS = ("issueDate", "calculationMethod")
 
 
 def _clean(value: Any) -> str | None:
@@ -71,6 +75,42 @@ def project_changes(customer: dict, project: dict, project_id: int) -> dict:
         if not unchanged:
             changes["address"] = [text]
     return changes
+
+
+def project_status_change(current: str | None, *, filter_matched: bool, inactive: bool,
+                          matched_status: str | None, inactive_status: str | None) -> str | None:
+    """The project ``status`` a customer's update sends, or None.
+
+    ``matched_status`` marks the project of a customer that passes a configured filter (an on-hold reason,
+    say); ``inactive_status`` the project of a customer made inactive, and wins over it. A project already
+    in that status gets nothing.
+    """
+    if inactive and inactive_status:
+        return inactive_status if current != inactive_status else None
+    if filter_matched and matched_status and current != matched_status:
+        return matched_status
+    return None
+
+
+def project_for_unlinked_customer(customer: dict) -> dict | None:
+    """A Coperniq ProjectCreate body for a customer linked to no project (``unlinked_customers: upsert``).
+
+    The title is the customer's own name (``QuickBooks customer <Id>`` without one), the address its job
+    site, and its primary email and phone go along for Coperniq's ``match_by``. None without an address:
+    Coperniq requires one.
+    """
+    address = format_address(customer.get(job_site_key(customer)))
+    if not address:
+        return None
+    body: dict[str, Any] = {"title": title_from_display_name(own_display_name(customer), 0) or
+                            f"QuickBooks customer {customer['Id']}", "address": [address]}
+    email = (customer.get("PrimaryEmailAddr") or {}).get("Address")
+    phone = (customer.get("PrimaryPhone") or {}).get("FreeFormNumber")
+    if email:
+        body["primaryEmail"] = email
+    if phone:
+        body["primaryPhone"] = phone
+    return body
 
 
 def _name_parts(customer: dict) -> tuple[str | None, str | None]:
@@ -126,6 +166,11 @@ def contact_changes(customer: dict, contact: dict | None) -> dict:
     return changes
 
 
+def payment_rank(status: str | None) -> int:
+    """How far payments went by this status: 2 paid, 1 partly paid, 0 none known."""
+    return PAYMENT_RANK.get(status or "", 0)
+
+
 def invoice_status(total: float, balance: float, current: str | None) -> str:
     """Coperniq InvoiceStatus from QuickBooks TotalAmt and Balance.
 
@@ -138,9 +183,28 @@ def invoice_status(total: float, balance: float, current: str | None) -> str:
         return "PAID"
     if 0 < balance_cents < total_cents:
         return "PARTIALLY_PAID"
-    if current in PAYMENT_STATUSES and total_cents > 0 and balance_cents == total_cents:
+    if payment_rank(current) and total_cents > 0 and balance_cents == total_cents:
         return "SENT"
     return current if current in INVOICE_STATUSES else "SENT"
+
+
+def payment_status_forward(invoice: dict, current: str | None) -> str | None:
+    """The status a Coperniq-born invoice takes from QuickBooks' payments, or None.
+
+    Coperniq owns such an invoice; QuickBooks only adds news of payments. Payments Coperniq recorded
+    itself are unknown to QuickBooks, so an unpaid balance there never downgrades Coperniq's status: only
+    a payment that moves the status up ``PAYMENT_RANK`` is sent.
+    """
+    total = money_amount(invoice.get("TotalAmt"), "TotalAmt")
+    balance = money_amount(invoice.get("Balance", total), "Balance")
+    status = invoice_status(total, balance, current)
+    return status if payment_rank(status) > payment_rank(current) else None
+
+
+def shows_payment(invoice: dict) -> bool:
+    """Whether QuickBooks records a payment on the invoice (its balance is below its total)."""
+    total = money_amount(invoice.get("TotalAmt"), "TotalAmt")
+    return money_amount(invoice.get("Balance", total), "Balance") < total
 
 
 def _midnight_utc(value: Any, name: str) -> str | None:
@@ -154,7 +218,7 @@ def coperniq_invoice_fields(invoice: dict, catalog_item_id: int) -> dict:
     One line for the whole TotalAmt on the configured catalog item, so the Coperniq amount equals the
     QuickBooks total to the cent whatever QuickBooks' lines, discounts and taxes were. ``unitCost`` is
     required by Coperniq and unknown to QuickBooks' invoice: 0. ``issueDate`` (from TxnDate) is required
-    by Coperniq for a SENT/PAID invoice; drop it on update.
+    by Coperniq for a SENT/PAID invoice; an update never sends it (``CREATE_ONLY_INVOICE_FIELDS``).
     """
     total = money_amount(invoice.get("TotalAmt"), "TotalAmt")
     balance = money_amount(invoice.get("Balance", total), "Balance")
@@ -205,7 +269,9 @@ def coperniq_invoice_changes(current: dict, desired: dict) -> dict:
     ``amount`` to the cent (the lines are resent when it differs, reusing the current line id of the
     same catalog item), ``description`` ignoring whitespace around the marker, ``dueDate`` by date,
     ``status`` only where QuickBooks knows better: a payment made (PAID / PARTIALLY_PAID) or undone.
+    Never ``CREATE_ONLY_INVOICE_FIELDS``.
     """
+    desired = {key: value for key, value in desired.items() if key not in CREATE_ONLY_INVOICE_FIELDS}
     changes: dict[str, Any] = {}
     if "lineItems" in desired and cents(current.get("amount")) != _lines_total(desired["lineItems"]):
         ids = {item.get("catalogItemId"): item.get("id") for item in current.get("lineItems") or []}
@@ -222,8 +288,8 @@ def coperniq_invoice_changes(current: dict, desired: dict) -> dict:
     status = desired.get("status")
     current_status = current.get("status")
     if status and status != current_status:
-        payment_news = status in PAYMENT_STATUSES
-        payment_undone = status == "SENT" and current_status in PAYMENT_STATUSES
+        payment_news = payment_rank(status) > 0
+        payment_undone = status == "SENT" and payment_rank(current_status) > 0
         if payment_news or payment_undone:
             changes["status"] = status
     return changes

@@ -8,7 +8,7 @@ from typing import Any
 import requests_mock as rm
 
 from coperniq.client import CoperniqClient
-from destination_coperniq.writer import CoperniqWriter
+from destination_coperniq.lookups import CoperniqHoldings
 
 BASE = "https://api.coperniq.example/v1"
 STORED = {"id": 9, "name": " Emily  Thompson ", "emails": [], "phones": [], "projects": [{"id": 7}]}
@@ -22,8 +22,8 @@ def test_a_contact_stored_with_odd_spacing_is_found_by_its_last_name_not_created
         return [STORED] if text in STORED["name"].lower() else []
 
     requests_mock.get(f"{BASE}/contacts", json=search)
-    writer = CoperniqWriter(CoperniqClient("key", base_url=BASE), {}, logging.getLogger("test"))
+    holdings = CoperniqHoldings(CoperniqClient("key", base_url=BASE), logging.getLogger("test"))
     customer = {"Id": "3", "GivenName": "Emily", "FamilyName": "Thompson"}
-    found = writer._project_contact({"id": 7}, customer)
+    found = holdings.project_contact({"id": 7}, customer)
     assert found is not None and found["id"] == 9
     assert [r.qs["q"][0] for r in requests_mock.request_history] == ["emily thompson", "thompson"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_coperniq.writer import same_match_value
+from mapping.coperniq_targets import same_match_value
 
 
 @pytest.mark.parametrize(("match_by", "a", "b", "same"), [

@@ -181,6 +181,8 @@ FALLBACK = [
         id="subdivision-lot-merged-city",
     ),
     pytest.param("  call\tthe   office  ", "call the office", id="whitespace-collapsed"),
+    pytest.param("-", "-", id="dash-for-unknown-no-words"),
+    pytest.param("( ? )", "( ? )", id="punctuation-only-no-words"),
     pytest.param("x" * 800, "x" * 500, id="too-long-truncated-to-qbo-line-limit"),
 ]
 
