@@ -18,12 +18,11 @@ from typing import Any
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_core.streams import NamedStream
 from qbd.check import DEFAULT_MAX_STALENESS_HOURS, probe_bridge, staleness_warning
 from qbd.client import BridgeClient, client_from_config
-from qbd.errors import CHECK_FAILURES, BridgeError, describe_error
+from qbd.errors import CHECK_FAILURES, describe_error, explained
 from qbd.qbxml import later_time
 
 PRIMARY_KEYS = {"customers": "ListID", "invoices": "TxnID"}
@@ -45,7 +44,7 @@ class DesktopStream(NamedStream):
                      stream_slice: Mapping[str, Any] | None = None,
                      stream_state: Mapping[str, Any] | None = None) -> Iterable[Mapping[str, Any]]:
         after = int(self._state.get("bridge_seq", 0)) if sync_mode == SyncMode.incremental else 0
-        try:
+        with explained(f"Reading {self._name} from the bridge"):
             for page in self.client.records(self._name, after_seq=after):
                 for record in page:
                     if sync_mode == SyncMode.incremental:
@@ -53,9 +52,6 @@ class DesktopStream(NamedStream):
                                        "TimeModified": later_time(self._state.get("TimeModified"),
                                                               record.get("TimeModified"))}
                     yield record
-        except BridgeError as error:
-            raise AirbyteTracedException(message=f"Reading {self._name} from the bridge failed: {error}",
-                                         internal_message=str(error)) from error
 
 
 class SourceQuickbooksDesktop(AbstractSource):
