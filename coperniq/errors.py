@@ -110,3 +110,12 @@ def describe_error(error: Exception) -> str:
     if isinstance(error, requests.RequestException):
         return f"Coperniq could not be reached: {error}"
     return str(error)
+
+
+def quota_nearly_spent(remaining: int, reserve: int) -> AirbyteTracedException:
+    """The sync stops before a record could run past the reserve: transient, the next run resumes."""
+    return AirbyteTracedException(
+        message=f"Coperniq's daily request quota is nearly used up ({remaining} requests left, "
+                f"{reserve} kept in reserve). The sync stopped after its last committed "
+                "state; the next run resumes from there.",
+        failure_type=FailureType.transient_error)

@@ -13,12 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from airbyte_cdk.models import FailureType
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
 from connector_core.destination import WriteReport
 from coperniq.client import CoperniqClient
-from coperniq.errors import CoperniqError
+from coperniq.errors import CoperniqError, quota_nearly_spent
 from destination_coperniq.lookups import CoperniqHoldings
 from destination_coperniq.planner import Finding, PlannedWrite, RecordPlan, WriteKind
 
@@ -40,11 +37,7 @@ class PlanExecutor:
         """Stop the sync (a transient error: the next run resumes) before a record could run past the reserve."""
         remaining = self.client.rate_limit_remaining
         if remaining is not None and remaining < self.min_remaining_quota + REQUESTS_PER_RECORD:
-            raise AirbyteTracedException(
-                message=f"Coperniq's daily request quota is nearly used up ({remaining} requests left, "
-                        f"{self.min_remaining_quota} kept in reserve). The sync stopped after its last committed "
-                        "state; the next run resumes from there.",
-                failure_type=FailureType.transient_error)
+            raise quota_nearly_spent(remaining, self.min_remaining_quota)
 
     @contextmanager
     def record_faults(self, stream: str, record_id: Any) -> Iterator[None]:

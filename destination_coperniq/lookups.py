@@ -21,9 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from airbyte_cdk.models import FailureType
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
+from connector_core.config import config_error
 from coperniq.client import CoperniqClient
 from coperniq.errors import CoperniqNotFound
 from destination_coperniq.planner import RecordPlan, WriteRules
@@ -231,9 +229,8 @@ class CoperniqHoldings:
         if self._catalog_item_id is None:
             items = self._client.list_catalog_items()
             if not items:
-                raise AirbyteTracedException(
-                    message="Coperniq has no catalog item to book invoice lines on; create one or set "
-                            "`invoice_catalog_item_id`.", failure_type=FailureType.config_error)
+                raise config_error("Coperniq has no catalog item to book invoice lines on; create one or set "
+                                   "`invoice_catalog_item_id`.")
             self._catalog_item_id = int(items[0]["id"])
             self._logger.info(f"Invoices from QuickBooks are booked on Coperniq catalog item {self._catalog_item_id}.")
         return int(self._catalog_item_id)

@@ -16,9 +16,10 @@ from coperniq.client import client_from_config
 from coperniq.errors import CHECK_FAILURES, describe_error
 from source_coperniq.streams import CoperniqStream, ProjectDirectory
 
-# Stream name -> extra list parameters. Archived projects are included so that archiving a
-# project reaches the destination as an update (`isActive: false`) instead of silently vanishing.
-STREAMS: dict[str, dict[str, Any]] = {
+# Stream name (the list endpoint's path) -> the extra parameters of its list calls. Archived projects are
+# included so that archiving a project reaches the destination as an update (`isActive: false`) instead of
+# silently vanishing.
+LIST_PARAMS_OF_STREAM: dict[str, dict[str, Any]] = {
     "projects": {"include_archived": "true"},
     "contacts": {},
     "invoices": {},
@@ -56,4 +57,4 @@ class SourceCoperniq(AbstractSource):
         stages = trigger_stages(config)
         return [CoperniqStream(name, client, start_date=start_date, extra_params=params, now=now, directory=directory,
                                trigger_stages=stages)
-                for name, params in STREAMS.items()]
+                for name, params in LIST_PARAMS_OF_STREAM.items()]

@@ -29,14 +29,11 @@ even when they did not change. See :class:`StageMemory` for how a change is told
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -49,12 +46,11 @@ from airbyte_cdk.models import (
     TraceType,
 )
 from airbyte_cdk.models import Type as MessageType
-from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
+from connector_core.streams import Unit, UnitStream
 from coperniq.client import MAX_PAGE_SIZE, CoperniqClient, Page
 from coperniq.records import project_stage
 
-SCHEMAS = Path(__file__).parent / "schemas"
 CURSOR = "updatedAt"
 STAGE_FIELD = "_project_stage"
 OVERLAP = timedelta(milliseconds=1)
@@ -74,12 +70,6 @@ def parse_timestamp(value: str) -> pendulum.DateTime:
     if not isinstance(parsed, pendulum.DateTime):
         raise ValueError(f"{value!r} is not a date-time")
     return parsed.in_timezone("UTC")
-
-
-@cache
-def load_schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / f"{name}.json").read_text())
-
 
 
 def time_in_stage_days(project: Mapping[str, Any]) -> int | None:
@@ -175,26 +165,27 @@ class StageMemory:
         return dict(self.entries)
 
 
-@dataclass
-class Unit:
-    """One slice's worth of work: what to emit, then the state that holds once it is out."""
-
-    messages: list[Mapping[str, Any] | AirbyteMessage]
-    state: dict[str, Any] | None = None
+def stages_of(memory: StageMemory | None) -> dict[str, Any]:
+    """The ``stages`` of an invoices state (other streams keep none)."""
+    return {"stages": memory.dump()} if memory is not None else {}
 
 
-class CoperniqStream(Stream, CheckpointMixin):
-    """One Coperniq list endpoint; the stream name is the path (``/projects``...)."""
+OpenState = Callable[[int | None], dict[str, Any]]  # the state while a window is open, before its given page
+
+
+class CoperniqStream(UnitStream):
+    """One Coperniq list endpoint; the stream name is the path (``/projects``...).
+
+    A unit is one page, or one project's invoices; the checkpoint after it records the window and the next page.
+    """
 
     primary_key = "id"
     cursor_field = CURSOR
-    # A checkpoint follows every slice (one page, or one project's invoices), after its records.
-    state_checkpoint_interval = None
 
     def __init__(self, name: str, client: CoperniqClient, start_date: pendulum.DateTime | None = None,
                  extra_params: Mapping[str, Any] | None = None, now: pendulum.DateTime | None = None,
                  directory: ProjectDirectory | None = None, trigger_stages: Iterable[str] = ()):
-        self._name = name
+        super().__init__(name)
         self._client = client
         self._start_date = start_date
         self._extra_params = dict(extra_params or {})
@@ -202,49 +193,8 @@ class CoperniqStream(Stream, CheckpointMixin):
         self._directory = directory if directory is not None else ProjectDirectory()
         # Moves into other stages are noted but cost no request (empty: every move sends its invoices).
         self._trigger_stages = {s.strip().casefold() for s in trigger_stages if s.strip()}
-        self._state: MutableMapping[str, Any] = {}
-        self._units: dict[int, Unit] = {}
         self._emitted = 0
         self._sent_ids: set[Any] = set()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def get_json_schema(self) -> Mapping[str, Any]:
-        return load_schema(self._name)
-
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        return self._state
-
-    @state.setter
-    def state(self, value: MutableMapping[str, Any]) -> None:
-        self._state = dict(value or {})
-
-    # -- the CDK's loop: one slice per unit of work, produced lazily ----------------------------------
-
-    def stream_slices(self, *, sync_mode: SyncMode, cursor_field: list[str] | None = None,
-                      stream_state: Mapping[str, Any] | None = None) -> Iterable[Mapping[str, Any] | None]:
-        # Lazy: the CDK asks for the next slice only after it read the previous one and checkpointed.
-        self._units = {}
-        for step, unit in enumerate(self._plan(sync_mode)):
-            if self._units:
-                return  # the previous slice was listed but never read: do not fetch ahead
-            self._units[step] = unit
-            yield {"step": step}
-
-    def read_records(self, sync_mode: SyncMode, cursor_field: list[str] | None = None,
-                     stream_slice: Mapping[str, Any] | None = None,
-                     stream_state: Mapping[str, Any] | None = None) -> Iterable[Mapping[str, Any] | AirbyteMessage]:
-        if stream_slice and "step" in stream_slice:
-            units: Iterable[Unit] = [self._units.pop(int(stream_slice["step"]))]
-        else:  # called outside the CDK's slice loop: do all the work at once
-            units = self._plan(sync_mode)
-        for unit in units:
-            yield from unit.messages
-            if unit.state is not None:
-                self._state = unit.state
 
     # -- the work of one sync ---------------------------------------------------------------------
 
@@ -253,7 +203,7 @@ class CoperniqStream(Stream, CheckpointMixin):
         # the millisecond the sync started is in this window rather than the next.
         return (self._now or pendulum.now("UTC")).in_timezone("UTC") + OVERLAP
 
-    def _plan(self, sync_mode: SyncMode) -> Iterator[Unit]:
+    def units(self, sync_mode: SyncMode) -> Iterator[Unit]:
         self._emitted, self._sent_ids = 0, set()
         if sync_mode == SyncMode.full_refresh:
             # The full read begins after the sync started: it holds every change up to the sync's window end.
@@ -285,9 +235,7 @@ class CoperniqStream(Stream, CheckpointMixin):
 
         ``first_page`` None: a resumed window whose pages were all read (only stage changes were left).
         """
-        lower = cursor - LOOKBACK if cursor is not None else self._start_date
-        if cursor is not None and self._start_date is not None:
-            lower = max(lower, self._start_date) if lower is not None else self._start_date
+        lower = self._lower_bound(cursor)
         kept = {CURSOR: format_timestamp(cursor)} if cursor is not None else {}
         if recent:
             kept["recent"] = recent
@@ -295,8 +243,31 @@ class CoperniqStream(Stream, CheckpointMixin):
         def open_state(next_page: int | None) -> dict[str, Any]:
             position = {"next_page": next_page} if next_page is not None else {"pages_done": True}
             return {**kept, "window": {"upper": format_timestamp(upper), **position},
-                    **({"stages": memory.dump()} if memory is not None else {})}
+                    **stages_of(memory)}
 
+        fresh, first_page = yield from self._read_window(lower, upper, first_page, recent, open_state)
+        if self._name == "projects" and first_page == 1:  # a resumed window lacks its first pages' projects
+            self._directory.cover(lower, upper)
+        if memory is not None and cursor is not None:
+            yield from self._stage_changes(lower, upper, memory, open_state)
+        fresh = fresh if len(fresh) <= RECENT_CAP else {}
+        yield Unit([], {CURSOR: format_timestamp(upper), **({"recent": fresh} if fresh else {}), **stages_of(memory)})
+        return fresh
+
+    def _lower_bound(self, cursor: pendulum.DateTime | None) -> pendulum.DateTime | None:
+        """The window's start: a minute before the cursor (late changes), never before ``start_date``."""
+        lower = cursor - LOOKBACK if cursor is not None else self._start_date
+        if cursor is not None and self._start_date is not None:
+            lower = max(lower, self._start_date) if lower is not None else self._start_date
+        return lower
+
+    def _read_window(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime, first_page: int | None,
+                     recent: dict[str, Any], open_state: OpenState
+                     ) -> Generator[Unit, None, tuple[dict[str, Any], int | None]]:
+        """The window's pages, read again while records change under the reader.
+
+        Returns the ids and ``updatedAt`` read in the window's last minute, and the first page of the last read.
+        """
         fresh: dict[str, Any] = {}
         # A window resumed past its first page was partly read by an earlier sync: any change since it
         # froze may have shifted its pages. A window read from its first page only fears changes from now.
@@ -305,16 +276,13 @@ class CoperniqStream(Stream, CheckpointMixin):
             pages = 0
             for unit, page in self._pages(lower, upper, first_page, recent, open_state):
                 pages += 1
-                for record in page.records:
-                    if record.get(CURSOR) and parse_timestamp(record[CURSOR]) > upper - LOOKBACK:
-                        fresh[str(record.get("id"))] = record[CURSOR]
+                fresh.update((str(record.get("id")), record[CURSOR]) for record in page.records
+                             if record.get(CURSOR) and parse_timestamp(record[CURSOR]) > upper - LOOKBACK)
                 yield unit
             # One page is one atomic answer. Over several pages, a record edited meanwhile leaves the
             # window and shifts the ones behind it back one place, past the reader: if anything changed
             # since the read began, read the window again (duplicates, never a loss).
-            if first_page == 1 and pages <= 1:
-                break
-            if not self._changed_since(stable_since):
+            if (first_page == 1 and pages <= 1) or not self._changed_since(stable_since):
                 break
             if attempt == MAX_REREADS:
                 self.logger.warning(f"{self.name}: records kept changing during {MAX_REREADS + 1} reads of the "
@@ -322,17 +290,10 @@ class CoperniqStream(Stream, CheckpointMixin):
                 break
             self.logger.info(f"{self.name}: records changed during the read; reading the window again.")
             stable_since, first_page = pendulum.now("UTC"), 1
-        if self._name == "projects" and first_page == 1:  # a resumed window lacks its first pages' projects
-            self._directory.cover(lower, upper)
-        if memory is not None and cursor is not None:
-            yield from self._stage_changes(lower, upper, memory, open_state)
-        fresh = fresh if len(fresh) <= RECENT_CAP else {}
-        yield Unit([], {CURSOR: format_timestamp(upper), **({"recent": fresh} if fresh else {}),
-                        **({"stages": memory.dump()} if memory is not None else {})})
-        return fresh
+        return fresh, first_page
 
     def _pages(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime | None, first_page: int,
-               recent: Mapping[str, Any], open_state: Any) -> Iterator[tuple[Unit, Page]]:
+               recent: Mapping[str, Any], open_state: OpenState) -> Iterator[tuple[Unit, Page]]:
         after = format_timestamp(lower - OVERLAP) if lower else None
         before = format_timestamp(upper) if upper else None
         page_number = first_page
@@ -383,7 +344,7 @@ class CoperniqStream(Stream, CheckpointMixin):
                 for i in invoices]
 
     def _stage_changes(self, lower: pendulum.DateTime | None, upper: pendulum.DateTime, memory: StageMemory,
-                       open_state: Any) -> Iterator[Unit]:
+                       open_state: OpenState) -> Iterator[Unit]:
         """The invoices of projects whose stage/phase changed in the window (one request per such project)."""
         if not self._directory.covers(lower, upper):
             self._read_projects(lower, upper)

@@ -13,10 +13,11 @@ from connector_core.config import parse_start_date
 from qbo.check import connected, probe_company
 from qbo.client import client_from_config
 from qbo.errors import CHECK_FAILURES, describe_error
-from source_quickbooks.streams import CustomerLinks, DeletionFeed, QuickBooksStream
+from source_quickbooks.deletions import DeletionFeed
+from source_quickbooks.streams import CustomerLinks, QuickBooksStream
 
-# Stream name (as in Airbyte's own QuickBooks source) -> QuickBooks entity.
-STREAMS: dict[str, str] = {"customers": "Customer", "invoices": "Invoice"}
+# Stream name (as in Airbyte's own QuickBooks source) -> the QuickBooks entity it reads.
+ENTITY_OF_STREAM: dict[str, str] = {"customers": "Customer", "invoices": "Invoice"}
 # Entities QuickBooks can delete. A customer cannot be deleted, only made inactive (an ordinary
 # update), so its stream spends no change-data-capture call.
 DELETABLE = {"Invoice"}
@@ -44,4 +45,4 @@ class SourceQuickbooks(AbstractSource):
         links = CustomerLinks(client)  # shared: customers read by one stream spare the invoices' look-ups
         return [QuickBooksStream(name, entity, client, start_date=start_date,
                                  deletions=deletions if entity in DELETABLE else None, links=links, logger=logger)
-                for name, entity in STREAMS.items()]
+                for name, entity in ENTITY_OF_STREAM.items()]

@@ -11,60 +11,40 @@ so the bridge de-duplicates re-read records before they get a new sequence numbe
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Mapping, MutableMapping
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources import AbstractSource
-from airbyte_cdk.sources.streams import CheckpointMixin, Stream
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from airbyte_cdk.sources.streams import Stream
 
+from connector_core.streams import NamedStream
 from qbd.check import DEFAULT_MAX_STALENESS_HOURS, probe_bridge, staleness_warning
 from qbd.client import BridgeClient, client_from_config
-from qbd.errors import CHECK_FAILURES, BridgeError, describe_error
+from qbd.errors import CHECK_FAILURES, describe_error, explained
 from qbd.qbxml import later_time
 
-HERE = Path(__file__).parent
 PRIMARY_KEYS = {"customers": "ListID", "invoices": "TxnID"}
 
 
-class DesktopStream(Stream, CheckpointMixin):
+class DesktopStream(NamedStream):
     cursor_field = "TimeModified"
     state_checkpoint_interval = 1000
 
     def __init__(self, name: str, client: BridgeClient):
-        super().__init__()
-        self._name = name
+        super().__init__(name)
         self.client = client
-        self._state: dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def primary_key(self) -> str:
         return PRIMARY_KEYS[self._name]
 
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        return self._state
-
-    @state.setter
-    def state(self, value: MutableMapping[str, Any]) -> None:
-        self._state = dict(value or {})
-
-    def get_json_schema(self) -> Mapping[str, Any]:
-        return json.loads((HERE / "schemas" / f"{self._name}.json").read_text())
-
     def read_records(self, sync_mode: SyncMode, cursor_field: list[str] | None = None,
                      stream_slice: Mapping[str, Any] | None = None,
                      stream_state: Mapping[str, Any] | None = None) -> Iterable[Mapping[str, Any]]:
         after = int(self._state.get("bridge_seq", 0)) if sync_mode == SyncMode.incremental else 0
-        try:
+        with explained(f"Reading {self._name} from the bridge"):
             for page in self.client.records(self._name, after_seq=after):
                 for record in page:
                     if sync_mode == SyncMode.incremental:
@@ -72,9 +52,6 @@ class DesktopStream(Stream, CheckpointMixin):
                                        "TimeModified": later_time(self._state.get("TimeModified"),
                                                               record.get("TimeModified"))}
                     yield record
-        except BridgeError as error:
-            raise AirbyteTracedException(message=f"Reading {self._name} from the bridge failed: {error}",
-                                         internal_message=str(error)) from error
 
 
 class SourceQuickbooksDesktop(AbstractSource):
