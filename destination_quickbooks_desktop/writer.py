@@ -21,14 +21,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from destination_quickbooks.writer import STREAMS, ProjectFacts, QuickBooksWriter, admitted_record_id
-from mapping.coperniq_to_qbo import contact_reached_at, customer_fields, invoice_fields, primary_contact
-from mapping.links import invoice_id_from_note, project_id_from_notes, qbo_invoice_id_from_description
+from destination_quickbooks.intake import FlushRecords, IntakeWriter, RecordIntake
+from destination_quickbooks.planner import (
+    InvoiceSelection,
+    customer_source,
+    reported_as,
+    select_invoices,
+    unlinked_contacts,
+)
+from mapping.coperniq_to_qbo import customer_fields, invoice_fields
+from mapping.links import invoice_id_from_note, project_id_from_notes
 from mapping.qbd import (
     NAME_MAX,
     customer_element_changes,
@@ -40,6 +46,7 @@ from mapping.qbd import (
     online_customer,
     suffixed_desktop_name,
 )
+from mapping.write_rules import adoptable, customer_contact, stage_names, update_fields
 from qbd.client import BridgeClient
 
 OPEN_STATUSES = ("pending", "sent", "stale")
@@ -96,40 +103,26 @@ class Mirror:
             self.invoices[key_id] = merged
 
 
-class DesktopWriter:
+class DesktopWriter(IntakeWriter):
     def __init__(self, client: BridgeClient, config: Mapping[str, Any], logger: logging.Logger,
                  streams: Iterable[str] = ()):
         self.client = client
         self.logger = logger
-        self.stages = {s.strip().casefold() for s in config.get("invoice_stages") or [] if str(s).strip()}
+        self.stages = stage_names(config.get("invoice_stages"))
         self.item_name = str(config.get("item_name") or "Services")
         self.terms_name = str(config.get("terms_name") or "").strip() or None
         self.dry_run = bool(config.get("dry_run"))
         self.report = WriteReport(fail_fast=config.get("on_record_error") == "fail")
-        self._records: dict[str, dict[int, dict[str, Any]]] = {stream: {} for stream in STREAMS}
-        self._hold_projects = "contacts" in set(streams)
-        self._held: dict[int, dict[str, Any]] = {}
-        self._facts: dict[int, ProjectFacts] = {}
+        self.intake = RecordIntake(self.report, streams)  # as destination-quickbooks: projects wait for contacts
         self._mirror: Mirror | None = None
+        self._adopted: set[str] = set()
 
-    # -- buffering (as destination-quickbooks) ----------------------------------------------
-
-    def pending_count(self) -> int:
-        return sum(len(records) for records in self._records.values())
-
-    def deferred_count(self) -> int:
-        return len(self._held)
-
-    def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        record_id = admitted_record_id(stream, record, self.report, self._facts)
-        if record_id is None:
-            return
-        if stream == "projects":
-            title = " ".join(str(record.get("title") or "").split())
-            if len(title) > NAME_MAX:
-                self.report.caveat(stream, record_id, f"`title` is {len(title)} characters; a QuickBooks Desktop "
-                                                      f"customer name holds {NAME_MAX}, so it is shortened")
-        self._records[stream][record_id] = dict(record)
+    def title_caveat(self, project: Mapping[str, Any]) -> str | None:
+        title = " ".join(str(project.get("title") or "").split())
+        if len(title) > NAME_MAX:
+            return f"`title` is {len(title)} characters; a QuickBooks Desktop customer name holds {NAME_MAX}, so it " \
+                   "is shortened"
+        return None
 
     # -- the run's view of QuickBooks -------------------------------------------------------
 
@@ -168,41 +161,19 @@ class DesktopWriter:
     # -- flush ------------------------------------------------------------------------------
 
     def flush(self, final: bool = False) -> None:
-        projects, contacts, invoices = (self._records[s] for s in STREAMS)
-        self._records = {stream: {} for stream in STREAMS}
-        projects = self._release_held(projects, contacts, invoices, final)
+        records = self.intake.take(final)
         mirror = self._load()
-        contacts_by_project: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        titles: dict[int, str] = {}
-        for contact in contacts.values():
-            links = [link for link in contact.get("projects") or [] if isinstance(link, Mapping)
-                     and isinstance(link.get("id"), int)]
-            if not links:
-                self.report.skip("contacts", contact["id"], "contact is linked to no project, so to no customer")
-            for link in links:
-                contacts_by_project[link["id"]].append(contact)
-                titles.setdefault(link["id"], str(link.get("title") or ""))
-        wanted_invoices = self._invoices_to_write(invoices)
-        for invoice in wanted_invoices:
-            titles.setdefault(invoice["record"]["id"], str(invoice["record"].get("title") or ""))
+        selection = select_invoices(records.invoices.values(), self.intake.facts, self.stages)
+        self.record_outcomes(selection.outcomes)
+        records.note_invoice_titles(selection.invoices)
         jobs: list[dict[str, Any]] = []
-        project_ids = sorted(set(projects) | set(contacts_by_project) | {i["record"]["id"] for i in wanted_invoices})
-        for project_id in project_ids:
-            job = self._customer_job(project_id, projects.get(project_id), contacts_by_project.get(project_id, []),
-                                     titles.get(project_id), mirror)
-            if job is not None:
-                jobs.append(job)
-                mirror.overlay(job)
-        for invoice in sorted(wanted_invoices, key=lambda i: i["id"]):
-            job = self._invoice_job(invoice, mirror)
-            if job is not None:
-                jobs.append(job)
-                mirror.overlay(job)
-        self._enqueue(jobs)
-
-    # As destination-quickbooks: a project waits for its contacts so its customer is written once (the same
-    # rule on the same two attributes, ``_hold_projects`` and ``_held``).
-    _release_held = QuickBooksWriter._release_held
+        creating = {i["record"]["id"] for i in selection.invoices if i["id"] not in selection.update_only}
+        for project_id in sorted(set(records.projects) | set(records.contacts_by_project) | creating):
+            jobs.append(self._customer_job(project_id, records, mirror))
+        self.record_outcomes(unlinked_contacts(records))
+        for invoice in sorted(selection.invoices, key=lambda i: i["id"]):
+            jobs.append(self._invoice_job(invoice, selection, mirror))
+        self._enqueue([job for job in jobs if job is not None])
 
     def _enqueue(self, jobs: list[dict[str, Any]]) -> None:
         if not jobs:
@@ -220,21 +191,6 @@ class DesktopWriter:
 
     # -- customers --------------------------------------------------------------------------
 
-    def _contact_for(self, project_id: int, current: dict[str, Any] | None,
-                     contacts: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """Without the project in this flush: its primary contact (by the run's facts), else only the person the
-        customer already names, else any contact for a customer naming no one (as destination-quickbooks)."""
-        if not contacts:
-            return None
-        facts = self._facts.get(project_id)
-        if facts is not None and (facts.primary_email or facts.primary_phone):
-            return contact_reached_at(contacts, facts.primary_email, facts.primary_phone)
-        email, phone = (current or {}).get("Email"), (current or {}).get("Phone")
-        found = contact_reached_at(contacts, email, phone)
-        if found is not None or any((email, phone, (current or {}).get("FirstName"), (current or {}).get("LastName"))):
-            return found
-        return min(contacts, key=lambda c: c["id"])
-
     def _name(self, title: str | None, project_id: int, mirror: Mirror, current: dict[str, Any] | None) -> str:
         """The plain name unless another customer, vendor, employee or other name holds it; then the suffixed one."""
         name = desktop_name(title, project_id)
@@ -244,38 +200,47 @@ class DesktopWriter:
             return name
         return suffixed_desktop_name(title, project_id)
 
-    def _customer_job(self, project_id: int, project: dict[str, Any] | None, contacts: list[dict[str, Any]],
-                      title_hint: str | None, mirror: Mirror) -> dict[str, Any] | None:
+    def _customer_job(self, project_id: int, records: FlushRecords, mirror: Mirror) -> dict[str, Any] | None:
+        """The CustomerAdd or CustomerMod a project needs (overlaid on the mirror), else None."""
         current = mirror.customers.get(project_id)
-        if project is None and not contacts and current is not None:
-            return None  # reached only through an invoice, and its customer exists (or is queued)
-        contact = primary_contact(project, contacts) if project is not None else \
-            self._contact_for(project_id, current, contacts)
-        source = project
-        if source is None and current is None:
-            if not title_hint:
-                self.report.skip("contacts", contacts[0]["id"] if contacts else project_id,
-                                 f"project {project_id} has no customer yet and no title to create one with")
-                return None
-            source = {"id": project_id, "title": title_hint}
-        stream, record_id = ("projects", project_id) if project is not None else \
-            ("contacts", contact["id"]) if contact is not None else ("projects", project_id)
-        desired = customer_fields(source, contact)
-        desired.pop("CurrencyRef", None)
+        found = customer_source(project_id, records, current is not None)
+        if found is None or found[1] is not None:
+            self.record_outcomes([found[1]] if found is not None and found[1] is not None else [])
+            return None
+        source, project = found[0], records.projects.get(project_id)
+        facts = self.intake.facts.get(project_id)
+        contact = customer_contact(project, records.contacts_by_project.get(project_id, []),
+                                   online_customer(current) if current is not None else None,
+                                   facts.primary_email if facts else None, facts.primary_phone if facts else None)
+        stream, _ = reported_as(project_id, project, contact)
+        desired = update_fields("Customer", customer_fields(source, contact))  # Desktop takes no CurrencyRef
         title = source.get("title") if source else None
         if current is None and source is not None:
-            # A customer the bookkeeper made under this name, linked to no project: link it, do not duplicate it.
-            holder = mirror.names.get(desktop_name(title, project_id).casefold())
-            candidate = next((c for c in self._unlinked_customers(mirror) if str(c.get("ListID")) == holder), None)
-            if candidate is not None:
-                current = candidate
-                mirror.customers[project_id] = candidate
+            current = self._adopt(project_id, title, mirror)
+        job = self._customer_write(project_id, stream, title, source is not None, desired, current, mirror)
+        if job is not None:
+            mirror.overlay(job)
+        return job
+
+    def _adopt(self, project_id: int, title: str | None, mirror: Mirror) -> dict[str, Any] | None:
+        """A customer the bookkeeper made under this name, linked to no project: linked, not duplicated."""
+        holder = mirror.names.get(desktop_name(title, project_id).casefold())
+        candidate = next((c for c in self._unlinked_customers(mirror) if str(c.get("ListID")) == holder), None)
+        if candidate is None or not adoptable(online_customer(candidate), self._adopted):
+            return None
+        self._adopted.add(str(candidate["ListID"]))
+        mirror.customers[project_id] = candidate
+        return candidate
+
+    def _customer_write(self, project_id: int, stream: str, title: str | None, from_project: bool,
+                        desired: dict[str, Any], current: dict[str, Any] | None,
+                        mirror: Mirror) -> dict[str, Any] | None:
         if "DisplayName" in desired:
             desired["DisplayName"] = self._name(title, project_id, mirror, current)
         link = f"project:{project_id}"
         if current is None:
             elements = customer_elements(desired)
-            alternate = suffixed_desktop_name(title, project_id) if source else None
+            alternate = suffixed_desktop_name(title, project_id) if from_project else None
             payload = {"elements": elements, "project_id": project_id, "desired": desired,
                        "alternate_name": alternate if alternate != elements.get("Name") else None}
             return {"idempotency_key": job_key("CustomerAdd", link, payload), "kind": "CustomerAdd", "link": link,
@@ -284,7 +249,7 @@ class DesktopWriter:
         if not changes:
             self.report.count(stream, "unchanged")
             return None
-        alternate = suffixed_desktop_name(title, project_id) if "Name" in changes and source else None
+        alternate = suffixed_desktop_name(title, project_id) if "Name" in changes and from_project else None
         payload = {"elements": changes, "project_id": project_id, "desired": desired_for(changes, desired),
                    "ListID": current.get("ListID"), "EditSequence": current.get("EditSequence"),
                    "alternate_name": alternate if alternate != changes.get("Name") else None}
@@ -300,34 +265,24 @@ class DesktopWriter:
 
     # -- invoices ---------------------------------------------------------------------------
 
-    def _invoices_to_write(self, invoices: Mapping[int, dict[str, Any]]) -> list[dict[str, Any]]:
-        wanted = []
-        for invoice in invoices.values():
-            record = invoice.get("record")
-            if not isinstance(record, Mapping) or not isinstance(record.get("id"), int):
-                self.report.skip("invoices", invoice["id"], "invoice belongs to no project (`record` is empty); "
-                                 "only project invoices are written")
-                continue
-            if self.stages:
-                facts = self._facts.get(record["id"])
-                # A project not in this run (stage unknown) may update an invoice written before, never create one.
-                known = invoice["id"] in (self._mirror.invoices if self._mirror else {})
-                passes = facts is not None and facts.stage is not None and facts.stage.casefold() in self.stages
-                if not passes and (facts is not None or not known):
-                    self.report.count("invoices", "filtered")
-                    continue
-            if qbo_invoice_id_from_description(invoice.get("description")):
-                self.report.count("invoices", "owned_by_quickbooks")  # born in QuickBooks: writing it back would echo
-                continue
-            wanted.append(invoice)
-        return wanted
-
-    def _invoice_job(self, invoice: dict[str, Any], mirror: Mirror) -> dict[str, Any] | None:
+    def _invoice_job(self, invoice: dict[str, Any], selection: InvoiceSelection,
+                     mirror: Mirror) -> dict[str, Any] | None:
+        """The InvoiceAdd or InvoiceMod an invoice needs (overlaid on the mirror), else None."""
         project_id = invoice["record"]["id"]
         customer = mirror.customers.get(project_id)
+        if invoice["id"] in selection.update_only and (customer is None or invoice["id"] not in mirror.invoices):
+            self.report.count("invoices", "filtered")  # its project is in no billing stage, never written
+            return None
         if customer is None:
             self.report.skip("invoices", invoice["id"], f"its project {project_id} has no QuickBooks customer")
             return None
+        job = self._invoice_write(invoice, customer, mirror.invoices.get(invoice["id"]))
+        if job is not None:
+            mirror.overlay(job)
+        return job
+
+    def _invoice_write(self, invoice: dict[str, Any], customer: dict[str, Any],
+                       current: dict[str, Any] | None) -> dict[str, Any] | None:
         item_ref = {"value": self.item_name, "name": self.item_name}
         try:
             desired = invoice_fields(invoice, str(customer.get("ListID") or "pending"), item_ref,
@@ -336,7 +291,6 @@ class DesktopWriter:
             self.report.reject("invoices", invoice["id"], f"cannot be mapped to QuickBooks: {error}")
             return None
         link = f"invoice:{invoice['id']}"
-        current = mirror.invoices.get(invoice["id"])
         if current is None:
             elements = invoice_elements(desired)
             if self.terms_name:
@@ -350,7 +304,7 @@ class DesktopWriter:
             return {"idempotency_key": job_key("InvoiceAdd", link, {**payload, "depends_on": depends_on}),
                     "kind": "InvoiceAdd", "link": link, "payload": payload, "depends_on": depends_on,
                     "_stream": "invoices"}
-        desired.pop("BillAddr", None)  # an issued invoice keeps the address it was issued to
+        desired = update_fields("Invoice", desired)  # an issued invoice keeps the address it was issued to
         if not customer.get("ListID") or str((current.get("CustomerRef") or {}).get("ListID")) == str(
                 customer.get("ListID")):
             desired.pop("CustomerRef", None)

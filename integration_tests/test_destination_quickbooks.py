@@ -221,7 +221,7 @@ def test_stale_sync_token_is_reread_and_retried_never_overwritten_blindly(
     customer = _linked_customers(quickbooks)[project_id][0]
     client = QuickBooksClient(_qbo_config(quickbooks))
     writer = QuickBooksWriter(client, {}, logging.getLogger("test"))
-    writer._customer_index()  # the writer has read the customer...
+    writer.quickbooks_view()  # the writer has read the customer...
     quickbooks.backend.edit_customer(customer["Id"], Notes=customer["Notes"] + "\nOn hold: unpaid invoice")
     project = coperniq.backend.project_json(coperniq.backend.projects[project_id])
     writer.add("projects", {**project, "title": "Renamed while someone edited the customer"})
@@ -257,7 +257,7 @@ def test_a_vendor_created_after_the_lookup_is_resolved_by_the_duplicate_name_fau
         pair: tuple[CoperniqSandbox, QuickBooksSandbox]) -> None:
     coperniq, quickbooks = pair
     writer = QuickBooksWriter(QuickBooksClient(_qbo_config(quickbooks)), {}, logging.getLogger("test"))
-    writer._customer_index()
+    writer.quickbooks_view()
     project_id = sorted(coperniq.backend.projects)[0]
     project = coperniq.backend.project_json(coperniq.backend.projects[project_id])
     quickbooks.backend.add_vendor(project["title"])  # appears between our lookup and our write (fault 6240)

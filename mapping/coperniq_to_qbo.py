@@ -275,19 +275,29 @@ def invoice_fields(
     term = term_for_dates(terms, issued, due)
     if term is not None:
         fields["SalesTermRef"] = sales_term_ref(term)
-    # Only the address itself: a customer's BillAddr also carries its own Id, Lat and Long.
     for key, source in (("BillAddr", bill_addr), ("ShipAddr", ship_addr)):
-        address = {part: source[part] for part in ADDRESS_KEYS if source and source.get(part)}
+        address = _address_only(source)
         if address:
             fields[key] = address
-    description = strip_links(optional_text(invoice.get("description"), "description"))
-    if description_target == "CustomerMemo":
-        if description:
-            fields["CustomerMemo"] = {"value": description[:CUSTOMER_MEMO_MAX].rstrip()}
-        fields["PrivateNote"] = invoice_note_with_link(None, invoice["id"])
-    else:
-        fields["PrivateNote"] = invoice_note_with_link(description, invoice["id"])
+    fields.update(_description_fields(invoice, description_target))
     fields["Line"] = invoice_lines(invoice, item_ref)
+    return fields
+
+
+def _address_only(address: dict | None) -> dict:
+    """Only the address itself: a customer's BillAddr also carries its own Id, Lat and Long."""
+    return {part: address[part] for part in ADDRESS_KEYS if address and address.get(part)}
+
+
+def _description_fields(invoice: dict, description_target: str) -> dict:
+    """``CustomerMemo`` (the description) and ``PrivateNote`` (the link), or the description in ``PrivateNote``."""
+    description = strip_links(optional_text(invoice.get("description"), "description"))
+    if description_target != "CustomerMemo":
+        return {"PrivateNote": invoice_note_with_link(description, invoice["id"])}
+    fields: dict[str, Any] = {}
+    if description:
+        fields["CustomerMemo"] = {"value": description[:CUSTOMER_MEMO_MAX].rstrip()}
+    fields["PrivateNote"] = invoice_note_with_link(None, invoice["id"])
     return fields
 
 

@@ -3,8 +3,9 @@
 Neither API has a free "external id" field on every object, so each link is a plain, readable line
 in a note field the other side's users rarely edit and that survives renames:
 
-- QuickBooks ``Customer.Notes`` ends with ``Coperniq project #<project id>``;
-- QuickBooks ``Invoice.PrivateNote`` (internal memo, never printed) ends with ``Coperniq invoice #<invoice id>``;
+- QuickBooks ``Customer.Notes`` ends with ``Coperniq project #<project id>`` (and the sync baseline);
+- QuickBooks ``Invoice.PrivateNote`` (internal memo, never printed) ends with ``Coperniq invoice #<invoice id>``
+  (and the sync baseline);
 - a Coperniq invoice born in QuickBooks ends its ``description`` with ``QuickBooks invoice #<Invoice.Id>``.
 
 Markers are found case-insensitively and with any spacing around ``#``, anywhere in the text, so a
@@ -26,9 +27,10 @@ PROJECT_MARKER = "Coperniq project #{}"
 INVOICE_MARKER = "Coperniq invoice #{}"
 QBO_INVOICE_MARKER = "QuickBooks invoice #{}"
 
-_PROJECT_RE = re.compile(r"\bCoperniq\s+project\s*#\s*(\d+)\b", re.I)
-# The invoice marker may carry the sync baseline (mapping/ownership.py): removed with the marker.
-_INVOICE_RE = re.compile(r"\bCoperniq\s+invoice\s*#\s*(\d+)\b(?:[ \t]*\[sync[^\]\n]*\])?", re.I)
+# The project and invoice markers may carry the sync baseline (mapping/ownership.py): removed with the marker.
+_SYNC_TAG = r"(?:[ \t]*\[sync[^\]\n]*\])?"
+_PROJECT_RE = re.compile(r"\bCoperniq\s+project\s*#\s*(\d+)\b" + _SYNC_TAG, re.I)
+_INVOICE_RE = re.compile(r"\bCoperniq\s+invoice\s*#\s*(\d+)\b" + _SYNC_TAG, re.I)
 # Online Ids are numbers; Desktop TxnIDs are "<hex counter>-<unix time>" (e.g. 1A2-1446676743).
 _QBO_INVOICE_RE = re.compile(r"\bQuickBooks\s+invoice\s*#\s*([0-9A-Fa-f]+-\d+|\d+)\b", re.I)
 _DISPLAY_SUFFIX_RE = re.compile(r" \(Coperniq #(\d+)\)$")
@@ -66,9 +68,11 @@ def _last_id(text: str | None, pattern: re.Pattern[str]) -> str | None:
     return matches[-1] if matches else None
 
 
-def customer_notes_with_link(notes: str | None, project_id: int) -> str:
-    """Customer.Notes keeping the bookkeeper's text, ending with exactly one project marker line."""
-    return _with_marker(notes, PROJECT_MARKER.format(project_id), _PROJECT_RE, NOTES_MAX)
+def customer_notes_with_link(notes: str | None, project_id: int, sync_tag: str | None = None) -> str:
+    """Customer.Notes keeping the bookkeeper's text, ending with exactly one project marker line
+    (followed, on that line, by the sync baseline ``sync_tag`` when given)."""
+    marker = PROJECT_MARKER.format(project_id) + (f" {sync_tag}" if sync_tag else "")
+    return _with_marker(notes, marker, _PROJECT_RE, NOTES_MAX)
 
 
 def project_id_from_notes(notes: str | None) -> int | None:

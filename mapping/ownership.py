@@ -17,7 +17,18 @@ values win once, and the write stores the baseline; the invoice date stays (it m
 period). Loop-free: a fingerprint is rewritten only when Coperniq's values changed, and QuickBooks'
 copy of a Coperniq-born invoice sends nothing back but payments.
 
-Customers follow the same idea with the job site as the baseline (``mapping.job_site``).
+Customers carry the same baseline on the link line of their Notes::
+
+    Coperniq project #42 [sync b=... e=... f=... g=... n=... p=... s=...]
+
+(``n`` DisplayName, ``o`` CompanyName, ``g`` GivenName, ``f`` FamilyName, ``e`` the email, ``p`` the
+phone, ``b`` BillAddr, ``s`` ShipAddr), so a bookkeeper's fix of a phone, an address or a name stays
+when Coperniq sends the project for an unrelated change. A customer linked before customer baselines
+existed compares as before (the job-site rule of ``mapping.job_site`` included) and gets its baseline
+with its next write. The baseline is refreshed only with a write that happens anyway: when a
+QuickBooks edit came back to Coperniq (qbo:out:1), Coperniq's value moved but QuickBooks already holds
+it, and writing the tag alone would cost a write in every round after an edit. The entries of fields
+a record does not carry (a contact alone carries no title or address) are kept.
 """
 
 from __future__ import annotations
@@ -28,8 +39,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mapping.coperniq_to_qbo import _line_key, _sales_lines, _text, date_part, invoice_changes
-from mapping.links import invoice_id_from_note, invoice_note_with_link, strip_links
+from mapping.coperniq_to_qbo import _line_key, _sales_lines, _text, customer_changes, date_part, invoice_changes
+from mapping.links import (
+    customer_notes_with_link,
+    invoice_id_from_note,
+    invoice_note_with_link,
+    project_id_from_notes,
+    strip_links,
+    title_from_display_name,
+)
 
 # Fingerprint keys: short and stable (they are stored in QuickBooks); add new ones, never reuse one.
 INVOICE_FIELD_CODES = {
@@ -37,6 +55,10 @@ INVOICE_FIELD_CODES = {
     "CustomerMemo": "m", "Line": "l",
 }
 DESCRIPTION_CODE = "m"
+CUSTOMER_FIELD_CODES = {
+    "DisplayName": "n", "CompanyName": "o", "GivenName": "g", "FamilyName": "f", "PrimaryEmailAddr": "e",
+    "PrimaryPhone": "p", "BillAddr": "b", "ShipAddr": "s",
+}
 HASH_HEX = 6
 _TAG_RE = re.compile(r"\[sync((?:\s+[a-z]=[0-9a-f]+)*)\s*\]", re.I)
 _ENTRY_RE = re.compile(r"([a-z])=([0-9a-f]+)", re.I)
@@ -142,3 +164,55 @@ def invoice_update(current: Mapping[str, Any], desired: Mapping[str, Any],
     if _text(note) != _text(current.get("PrivateNote")):
         changes["PrivateNote"] = note
     return changes
+
+
+def customer_fingerprint(desired: Mapping[str, Any], project_id: int) -> dict[str, str]:
+    """Per-field fingerprints of the customer fields Coperniq sends (absent fields have none).
+
+    The DisplayName counts without this project's collision suffix (``Title (Coperniq #ID)``): which
+    name is free is QuickBooks' business, not a change at the origin.
+    """
+    found: dict[str, str] = {}
+    for key, code in CUSTOMER_FIELD_CODES.items():
+        value = desired.get(key)
+        if value is None:
+            continue
+        if key == "DisplayName":
+            value = title_from_display_name(str(value), project_id)
+        found[code] = _digest(value)
+    return found
+
+
+def customer_to_create(desired: Mapping[str, Any], project_id: int) -> dict[str, Any]:
+    """The create body: the desired fields, with the link and the baseline as the Notes."""
+    tag = sync_tag(customer_fingerprint(desired, project_id))
+    return {**desired, "Notes": customer_notes_with_link(None, project_id, tag)}
+
+
+def customer_update(current: Mapping[str, Any], desired: Mapping[str, Any], project_id: int) -> dict[str, Any]:
+    """The sparse-update fields for a linked (or adopted) customer; {} means no write.
+
+    Only what Coperniq changed since the baseline and QuickBooks does not already hold (all the desired
+    fields for a customer without a baseline); a missing or foreign link is written back. A write carries
+    the refreshed baseline on the link line, keeping the bookkeeper's text of the Notes.
+    """
+    fingerprint = customer_fingerprint(desired, project_id)
+    baseline = fingerprint_in(current.get("Notes"))
+    moved = changed_since(baseline, fingerprint)
+    owned = {key: value for key, value in desired.items() if CUSTOMER_FIELD_CODES.get(key, "") in moved | {""}}
+    changes = customer_changes(dict(current), owned)
+    if project_id_from_notes(current.get("Notes")) != project_id:
+        changes["Notes"] = customer_notes_with_link(current.get("Notes"), project_id)
+    if not changes:
+        return {}
+    notes = customer_notes_with_link(changes.get("Notes", current.get("Notes")), project_id,
+                                     sync_tag({**(baseline or {}), **fingerprint}))
+    if _text(notes) != _text(current.get("Notes")):
+        changes["Notes"] = notes
+    return changes
+
+
+def customer_notes_rebased(fresh_notes: str | None, written_notes: str, project_id: int) -> str:
+    """Notes written over a customer someone edited meanwhile: the fresh text, with the written baseline."""
+    baseline = fingerprint_in(written_notes)
+    return customer_notes_with_link(fresh_notes, project_id, sync_tag(baseline) if baseline is not None else None)
