@@ -88,6 +88,18 @@ class WriteReport:
         """A record written, but not quite as sent: reported like a skip, counted as written."""
         self.issues.append(RecordIssue(stream, record_id, reason, skipped=False))
 
+    def note(self, stream: str, record_id: Any, kind: str, reason: str = "") -> None:
+        """A record's outcome by kind: ``skipped``, ``rejected`` or ``caveat`` reported with ``reason``; any
+        other kind (unchanged, filtered...) counted as that action."""
+        if kind == "skipped":
+            self.skip(stream, record_id, reason)
+        elif kind == "rejected":
+            self.reject(stream, record_id, reason)
+        elif kind == "caveat":
+            self.caveat(stream, record_id, reason)
+        else:
+            self.count(stream, kind)
+
     def total(self, action: str) -> int:
         return sum(n for (_, a), n in self.counts.items() if a == action)
 

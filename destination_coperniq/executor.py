@@ -61,12 +61,8 @@ class PlanExecutor:
                 self.report.count(step.stream, COUNTED_AS.get(step.kind.action, step.kind.action))
 
     def _note(self, plan: RecordPlan, finding: Finding) -> None:
-        if finding.kind == "skip":
-            self.report.skip(plan.stream, plan.record_id, finding.text)
-        elif finding.kind == "caveat":
-            self.report.caveat(plan.stream, plan.record_id, finding.text)
-        else:
-            self.report.count(plan.stream, finding.text)
+        kind = {"skip": "skipped", "caveat": "caveat"}.get(finding.kind, finding.text)  # a count names its action
+        self.report.note(plan.stream, plan.record_id, kind, finding.text)
 
     def _write(self, write: PlannedWrite) -> None:
         """One request, then what Coperniq now holds is kept for the rest of the run."""

@@ -149,37 +149,3 @@ class RecordIntake:
         wanted |= {invoice["record"]["id"] for invoice in invoices.values()
                    if isinstance(invoice.get("record"), Mapping) and invoice["record"].get("id") in self._held}
         return {project_id: self._held.pop(project_id) for project_id in sorted(wanted)}
-
-
-class IntakeWriter:
-    """What both QuickBooks writers share around their intake: the buffer counts, ``add`` with the
-    connector's caveat on a project title, and recording the records a plan writes nothing for."""
-
-    report: WriteReport
-    intake: RecordIntake
-
-    def pending_count(self) -> int:
-        return self.intake.pending_count()
-
-    def deferred_count(self) -> int:
-        return self.intake.deferred_count()
-
-    def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        record_id = self.intake.add(stream, record)
-        if record_id is not None and stream == "projects":
-            caveat = self.title_caveat(record)
-            if caveat is not None:
-                self.report.caveat(stream, record_id, caveat)
-
-    def title_caveat(self, project: Mapping[str, Any]) -> str | None:
-        """A note when QuickBooks keeps only part of the project's title (each writer knows its limit)."""
-        raise NotImplementedError
-
-    def record_outcomes(self, outcomes: Iterable[Outcome]) -> None:
-        for outcome in outcomes:
-            if outcome.kind == "skipped":
-                self.report.skip(outcome.stream, outcome.record_id, outcome.reason)
-            elif outcome.kind == "rejected":
-                self.report.reject(outcome.stream, outcome.record_id, outcome.reason)
-            else:
-                self.report.count(outcome.stream, outcome.kind)

@@ -23,7 +23,8 @@ from typing import Any
 from connector_core.config import config_error
 from connector_core.destination import WriteReport
 from destination_quickbooks.executor import Answer, BatchExecutor, chunks
-from destination_quickbooks.intake import IntakeWriter, RecordIntake
+from destination_quickbooks.intake import RecordIntake
+from destination_quickbooks.intake_writer import IntakeWriter
 from destination_quickbooks.planner import (
     NEEDS_COMPANY,
     NEEDS_OTHER_NAMES,
@@ -33,7 +34,6 @@ from destination_quickbooks.planner import (
     QuickBooksView,
     plan_customers,
     plan_invoices,
-    select_invoices,
 )
 from mapping.coperniq_to_qbo import shortened_title
 from mapping.invoice_numbers import doc_numbers_for_lookup
@@ -69,11 +69,8 @@ class QuickBooksWriter(IntakeWriter):
     # -- flush ---------------------------------------------------------------------------------
 
     def flush(self, final: bool = False) -> None:
-        records = self.intake.take(final)
+        records, selection = self.take_flush(final)
         view = self.quickbooks_view()
-        selection = select_invoices(records.invoices.values(), self.intake.facts, self.stages)
-        self.record_outcomes(selection.outcomes)
-        records.note_invoice_titles(selection.invoices)
         plan = self._complete(lambda: plan_customers(records, selection, view, self.intake.facts, self.currency))
         view.customers.adopted = plan.adopted
         self._run(plan, view)

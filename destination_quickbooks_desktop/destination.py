@@ -9,6 +9,7 @@ from typing import Any
 from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, Status
 
 from connector_core.destination import TolerantDestination, run_write
+from connector_core.sync_modes import require_honoured_modes
 from destination_quickbooks_desktop.writer import DesktopWriter
 from qbd.check import probe_bridge
 from qbd.client import client_from_config
@@ -32,6 +33,7 @@ class DestinationQuickbooksDesktop(TolerantDestination):
         before it is durably queued (with an idempotency key). QuickBooks applies the queue when the Web
         Connector next polls; what it refused is reported by the next sync (see the docs page)."""
         logger = logging.getLogger("airbyte.destination_quickbooks_desktop")
+        require_honoured_modes(configured_catalog, "destination-quickbooks-desktop", logger)
         writer = DesktopWriter(client_from_config(config, logger), config, logger,
                                streams=[s.stream.name for s in configured_catalog.streams])
         with explained("The bridge"):

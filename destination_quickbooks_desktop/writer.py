@@ -25,12 +25,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connector_core.destination import WriteReport
-from destination_quickbooks.intake import FlushRecords, IntakeWriter, RecordIntake
+from destination_quickbooks.intake import FlushRecords, RecordIntake
+from destination_quickbooks.intake_writer import IntakeWriter
 from destination_quickbooks.planner import (
     InvoiceSelection,
     customer_source,
     reported_as,
-    select_invoices,
     unlinked_contacts,
 )
 from mapping.coperniq_to_qbo import customer_fields, invoice_fields
@@ -161,11 +161,8 @@ class DesktopWriter(IntakeWriter):
     # -- flush ------------------------------------------------------------------------------
 
     def flush(self, final: bool = False) -> None:
-        records = self.intake.take(final)
+        records, selection = self.take_flush(final)
         mirror = self._load()
-        selection = select_invoices(records.invoices.values(), self.intake.facts, self.stages)
-        self.record_outcomes(selection.outcomes)
-        records.note_invoice_titles(selection.invoices)
         jobs: list[dict[str, Any]] = []
         creating = {i["record"]["id"] for i in selection.invoices if i["id"] not in selection.update_only}
         for project_id in sorted(set(records.projects) | set(records.contacts_by_project) | creating):

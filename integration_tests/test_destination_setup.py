@@ -17,6 +17,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from connector_core.runner import run_connector, script
 from destination_coperniq.destination import DestinationCoperniq
 from destination_quickbooks.destination import DestinationQuickbooks
+from destination_quickbooks_desktop.destination import DestinationQuickbooksDesktop
 from sandboxes.coperniq import CoperniqSandbox
 from sandboxes.quickbooks import QuickBooksSandbox
 
@@ -133,10 +134,11 @@ def catalog(streams: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize("mode", ["append", "overwrite", "update", "soft_delete"])
-@pytest.mark.parametrize("destination", [DestinationQuickbooks, DestinationCoperniq])
+@pytest.mark.parametrize("destination", [DestinationQuickbooks, DestinationCoperniq, DestinationQuickbooksDesktop])
 def test_a_mode_that_promises_more_than_an_upsert_fails_before_anything_is_written(destination: Any,
                                                                                    mode: str) -> None:
-    config = {"api_key": "k", "client_id": "c", "client_secret": "s", "refresh_token": "r", "realm_id": "1"}
+    config = {"api_key": "k", "client_id": "c", "client_secret": "s", "refresh_token": "r", "realm_id": "1",
+              "bridge_url": "http://localhost:1"}
     with pytest.raises(AirbyteTracedException) as raised:
         list(destination().write(config, catalog({"projects": "append_dedup", "invoices": mode}), iter(())))
     assert raised.value.failure_type == FailureType.config_error
@@ -145,7 +147,7 @@ def test_a_mode_that_promises_more_than_an_upsert_fails_before_anything_is_writt
 
 
 def test_the_spec_declares_only_append_dedup() -> None:
-    for destination in (DestinationQuickbooks, DestinationCoperniq):
+    for destination in (DestinationQuickbooks, DestinationCoperniq, DestinationQuickbooksDesktop):
         spec = destination().spec(LOGGER)
         assert [m.value for m in spec.supported_destination_sync_modes] == ["append_dedup"]
 

@@ -68,30 +68,36 @@ def _last_id(text: str | None, pattern: re.Pattern[str]) -> str | None:
     return matches[-1] if matches else None
 
 
+def _last_number(text: str | None, pattern: re.Pattern[str]) -> int | None:
+    found = _last_id(text, pattern)
+    return int(found) if found else None
+
+
+def _tagged(marker: str, sync_tag: str | None) -> str:
+    """A marker line, followed by the sync baseline when there is one."""
+    return f"{marker} {sync_tag}" if sync_tag else marker
+
+
 def customer_notes_with_link(notes: str | None, project_id: int, sync_tag: str | None = None) -> str:
     """Customer.Notes keeping the bookkeeper's text, ending with exactly one project marker line
     (followed, on that line, by the sync baseline ``sync_tag`` when given)."""
-    marker = PROJECT_MARKER.format(project_id) + (f" {sync_tag}" if sync_tag else "")
-    return _with_marker(notes, marker, _PROJECT_RE, NOTES_MAX)
+    return _with_marker(notes, _tagged(PROJECT_MARKER.format(project_id), sync_tag), _PROJECT_RE, NOTES_MAX)
 
 
 def project_id_from_notes(notes: str | None) -> int | None:
     """The Coperniq project id a Customer.Notes links to (the last marker wins), else None."""
-    found = _last_id(notes, _PROJECT_RE)
-    return int(found) if found else None
+    return _last_number(notes, _PROJECT_RE)
 
 
 def invoice_note_with_link(note: str | None, invoice_id: int, sync_tag: str | None = None) -> str:
     """Invoice.PrivateNote keeping its text, ending with exactly one Coperniq invoice marker line
     (followed, on that line, by the sync baseline ``sync_tag`` when given)."""
-    marker = INVOICE_MARKER.format(invoice_id) + (f" {sync_tag}" if sync_tag else "")
-    return _with_marker(note, marker, _INVOICE_RE, PRIVATE_NOTE_MAX)
+    return _with_marker(note, _tagged(INVOICE_MARKER.format(invoice_id), sync_tag), _INVOICE_RE, PRIVATE_NOTE_MAX)
 
 
 def invoice_id_from_note(note: str | None) -> int | None:
     """The Coperniq invoice id an Invoice.PrivateNote links to, else None."""
-    found = _last_id(note, _INVOICE_RE)
-    return int(found) if found else None
+    return _last_number(note, _INVOICE_RE)
 
 
 def description_with_qbo_link(description: str | None, qbo_id: str | int) -> str:

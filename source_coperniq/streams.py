@@ -50,6 +50,7 @@ from airbyte_cdk.models import Type as MessageType
 from connector_core.streams import Unit, UnitStream
 from coperniq.client import MAX_PAGE_SIZE, CoperniqClient, Page
 from coperniq.records import project_stage
+from mapping.write_rules import stage_names
 
 CURSOR = "updatedAt"
 STAGE_FIELD = "_project_stage"
@@ -192,7 +193,7 @@ class CoperniqStream(UnitStream):
         self._now = now
         self._directory = directory if directory is not None else ProjectDirectory()
         # Moves into other stages are noted but cost no request (empty: every move sends its invoices).
-        self._trigger_stages = {s.strip().casefold() for s in trigger_stages if s.strip()}
+        self._trigger_stages = stage_names(trigger_stages)
         self._emitted = 0
         self._sent_ids: set[Any] = set()
 
