@@ -7,7 +7,7 @@ new customer of the connectors would see them, each a sync over pipes (source | 
 - qbo:in:2  Coperniq invoices -> QuickBooks invoices (all new);
 - (the first QuickBooks -> Coperniq sync: nothing changed, so the minimum is 0 writes; reported in
   the notes, not as a flow);
-- qbo:out:1 AR changes the billing address of every linked customer -> the projects' addresses;
+- qbo:out:1 AR corrects the job site address (ShipAddr) of every linked customer -> the projects' addresses;
 - qbo:out:2 AR issues one invoice to every linked customer -> new Coperniq invoices.
 
 Every request both sandboxes answered during the sync is counted (reads and writes, both APIs;
@@ -104,11 +104,11 @@ def run_flows(projects: int) -> tuple[list[FlowCount], dict]:
                                    "coperniq_writes": _coperniq_writes(coperniq)}
 
         linked = [x for x in qbo.backend.customers.values() if "Coperniq project #" in (x.get("Notes") or "")]
-        for customer in linked:  # AR corrects every linked customer's billing address
-            address = dict(customer.get("BillAddr") or {"City": "Austin", "CountrySubDivisionCode": "TX",
-                                                       "PostalCode": "78701", "Country": "USA"})
-            address["Line1"] = f"{100 + int(customer['Id'])} Billing Office Way"
-            qbo.backend.edit_customer(customer["Id"], BillAddr=address)
+        for customer in linked:  # AR corrects every linked customer's address, the job site (mapping/job_site.py)
+            address = dict(customer.get("ShipAddr") or customer.get("BillAddr") or {
+                "City": "Austin", "CountrySubDivisionCode": "TX", "PostalCode": "78701", "Country": "USA"})
+            address["Line1"] = f"{100 + int(customer['Id'])} Corrected Street"
+            qbo.backend.edit_customer(customer["Id"], BillAddr=address, ShipAddr=address)
         read, write, c, q = _sync(outbound, coperniq, qbo)
         notes["summaries"].append(_summary(outbound, write))
         updated = coperniq.log.count("PATCH", r"^/v1/projects/\d+$")
