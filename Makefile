@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 # Three workers on two cores: most tests wait on connector processes and sandboxes, not on the CPU.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 3
+	$(BIN)/python -m pytest -n 3 --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
