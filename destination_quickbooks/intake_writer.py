@@ -4,6 +4,7 @@ the report of the records a plan writes nothing for."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from destination_quickbooks.intake import FlushRecords, Outcome, RecordIntake
 from destination_quickbooks.planner import InvoiceSelection, select_invoices
 
 
-class IntakeWriter:
+class IntakeWriter(ABC):
     """What both QuickBooks writers share around their intake: the buffer counts, ``add`` with the
     connector's caveat on a project title, and recording the records a plan writes nothing for."""
 
@@ -33,9 +34,9 @@ class IntakeWriter:
             if caveat is not None:
                 self.report.caveat(stream, record_id, caveat)
 
+    @abstractmethod
     def title_caveat(self, project: Mapping[str, Any]) -> str | None:
         """A note when QuickBooks keeps only part of the project's title (each writer knows its limit)."""
-        raise NotImplementedError
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
